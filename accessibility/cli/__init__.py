@@ -1,0 +1,1 @@
+"""The ``access`` command line (click): one module per command."""

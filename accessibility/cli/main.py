@@ -1,0 +1,36 @@
+"""The ``access`` click group. Subcommands are imported lazily so ``access --help`` is instant."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+#: command name -> (module, attribute); loaded only when the command runs or help lists it.
+_COMMANDS = {
+    "graph": ("accessibility.cli.graph", "graph"),
+    "route": ("accessibility.cli.route", "route"),
+    "compute": ("accessibility.cli.compute", "compute"),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in _COMMANDS:
+            return None
+        mod, attr = _COMMANDS[name]
+        return getattr(importlib.import_module(mod), attr)
+
+
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="accessibility")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Car access times from French communes to everyday services, and the zones grises."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,51 @@
+"""Exception tree of the accessibility engine.
+
+Every error raised for a user's input derives from :class:`AccessibilityError`, and also from the
+built-in class that fits (``ValueError``, ``LookupError``, ``OSError``), so callers can catch either.
+Messages name the bad value and say what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessibilityError",
+    "InputFileError",
+    "OSMFileError",
+    "NoDrivableRoadError",
+    "InvalidParameterError",
+    "DataFormatError",
+    "SnapError",
+    "NoCommuneError",
+]
+
+
+class AccessibilityError(Exception):
+    """Root of every error raised by the accessibility engine."""
+
+
+class InputFileError(AccessibilityError, OSError):
+    """An input file is missing or cannot be read."""
+
+
+class OSMFileError(InputFileError):
+    """An OSM file is not a readable ``.osm.pbf`` (wrong format, truncated, corrupt)."""
+
+
+class NoDrivableRoadError(AccessibilityError, ValueError):
+    """An OSM extract holds no drivable road (or nothing is left after filtering)."""
+
+
+class InvalidParameterError(AccessibilityError, ValueError):
+    """An option has a value outside what is accepted (the message lists what is)."""
+
+
+class DataFormatError(AccessibilityError, ValueError):
+    """A data table lacks a required column or holds values that cannot be parsed."""
+
+
+class SnapError(AccessibilityError, LookupError):
+    """A point is farther from the road network than the allowed snapping distance."""
+
+
+class NoCommuneError(AccessibilityError, LookupError):
+    """A département (or selection) has no commune inside the road extract."""

@@ -1,0 +1,231 @@
+"""Routing between places snapped onto the graph (see :mod:`accessibility.routing.snap`).
+
+Times are seconds and include both access legs. Places that did not snap get ``inf`` (callers
+turn it into NaN in tables and report them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SnapError
+from ..graph import Graph
+from . import _kernels
+from .dijkstra import _cutoff
+from .snap import Snapped, snap_points
+
+__all__ = ["nearest_place", "place_matrix", "Route", "route"]
+
+
+def _same_chain(a: Snapped, b: Snapped) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Direct trips from a place of ``a`` to a place of ``b`` along one contracted stretch.
+
+    Such a trip passes no graph node, so the anchor search cannot see it. Returns the pairs
+    ``(ia, ib, seconds, metres)`` where ``b`` lies after ``a`` on a shared chain.
+    """
+    ia_l, ib_l, t_l, m_l = [], [], [], []
+    for sa in range(2):
+        for sb in range(2):
+            ca = np.where(a.ok, a.chain[:, sa], -1)
+            cb = np.where(b.ok, b.chain[:, sb], -1)
+            ia = np.flatnonzero(ca >= 0)
+            ib = np.flatnonzero(cb >= 0)
+            if not len(ia) or not len(ib):
+                continue
+            order = np.argsort(cb[ib], kind="stable")
+            ib_sorted = ib[order]
+            keys = cb[ib_sorted]
+            lo = np.searchsorted(keys, ca[ia], side="left")
+            hi = np.searchsorted(keys, ca[ia], side="right")
+            for i, l, h in zip(ia, lo, hi):
+                for j in ib_sorted[l:h]:
+                    d = b.chain_offset_s[j, sb] - a.chain_offset_s[i, sa]
+                    if d >= 0:
+                        ia_l.append(i)
+                        ib_l.append(j)
+                        t_l.append(d + a.access_s[i] + b.access_s[j])
+                        m_l.append(
+                            b.chain_offset_m[j, sb] - a.chain_offset_m[i, sa]
+                            + a.distance_m[i] + b.distance_m[j]
+                        )
+    return (
+        np.asarray(ia_l, dtype=np.int64),
+        np.asarray(ib_l, dtype=np.int64),
+        np.asarray(t_l, dtype=np.float64),
+        np.asarray(m_l, dtype=np.float64),
+    )
+
+
+def nearest_place(
+    graph: Graph,
+    origins: Snapped,
+    places: Snapped,
+    *,
+    cutoff_s: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every origin, the time to the nearest of ``places`` and which one it is (one search).
+
+    This is the "nearest service" question: from each commune centre (``origins``) to the
+    nearest commune having an equipment (``places``). One multi-source search runs on the
+    reverse graph from all places at once.
+
+    Parameters
+    ----------
+    graph : Graph
+    origins, places : Snapped
+        Snapped places (see :func:`~accessibility.routing.snap.snap_points`).
+    cutoff_s : float, optional
+        Times above it (seconds) are ``inf``.
+
+    Returns
+    -------
+    time_s : np.ndarray of float64, shape (len(origins),)
+        Seconds, access legs included; ``inf`` when unreachable, beyond the cutoff, or when the
+        origin did not snap.
+    nearest : np.ndarray of int64, shape (len(origins),)
+        Position in ``places`` of the nearest place, -1 where ``time_s`` is ``inf``.
+    """
+    cut = _cutoff(cutoff_s)
+    n = len(origins)
+    # Seeds: each place's "in" anchors (node -> place); search on the reverse graph.
+    lab = np.repeat(np.arange(len(places), dtype=np.int64), np.diff(places.in_ptr))
+    dist, label = _kernels.multi_source(
+        graph.rev_indptr, graph.rev_indices, graph.rev_time_s,
+        places.in_node, places.in_time_s, lab, cut,
+    )
+    pt = np.repeat(np.arange(n, dtype=np.int64), np.diff(origins.out_ptr))
+    cand = origins.out_time_s + dist[origins.out_node]
+    which = label[origins.out_node]
+    time_s = np.full(n, np.inf)
+    nearest = np.full(n, -1, dtype=np.int64)
+    # min over anchors, per origin
+    order = np.lexsort((cand, pt))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pt[order][1:] != pt[order][:-1]
+    sel = order[first]
+    time_s[pt[sel]] = cand[sel]
+    nearest[pt[sel]] = which[sel]
+    ia, ib, t, _ = _same_chain(origins, places)
+    for i, j, d in zip(ia, ib, t):
+        if d < time_s[i]:
+            time_s[i] = d
+            nearest[i] = j
+    far = ~(time_s <= cut)
+    time_s[far] = np.inf
+    nearest[far] = -1
+    return time_s, nearest
+
+
+def place_matrix(
+    graph: Graph, origins: Snapped, destinations: Snapped, *, cutoff_s: float | None = None
+) -> np.ndarray:
+    """Times from every origin to every destination, parallel over origins.
+
+    Returns
+    -------
+    np.ndarray of float64, shape (len(origins), len(destinations))
+        Seconds, access legs included; ``inf`` when unreachable, beyond the cutoff, or for a
+        place that did not snap.
+    """
+    cut = _cutoff(cutoff_s)
+    out = _kernels.matrix(
+        graph.indptr, graph.indices, graph.time_s,
+        origins.out_ptr, origins.out_node, origins.out_time_s,
+        destinations.in_ptr, destinations.in_node, destinations.in_time_s, cut,
+    )
+    ia, ib, t, _ = _same_chain(origins, destinations)
+    if len(ia):
+        np.minimum.at(out, (ia, ib), t)
+    return out
+
+
+@dataclass(frozen=True)
+class Route:
+    """A fastest car route between two places.
+
+    Attributes
+    ----------
+    seconds : float
+        Travel time, access legs included.
+    metres : float
+        Road length plus both straight access legs.
+    origin_snap_m, destination_snap_m : float
+        Length of each access leg (metres).
+    """
+
+    seconds: float
+    metres: float
+    origin_snap_m: float
+    destination_snap_m: float
+
+    @property
+    def minutes(self) -> float:
+        """Travel time in minutes."""
+        return self.seconds / 60.0
+
+    @property
+    def km(self) -> float:
+        """Length in kilometres."""
+        return self.metres / 1000.0
+
+
+def route(
+    graph: Graph,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    *,
+    max_distance_m: float | None = None,
+) -> Route:
+    """Fastest route between two (lon, lat) places.
+
+    Raises
+    ------
+    SnapError
+        A place is farther from the network than the snapping limit.
+    InvalidParameterError
+        Bad coordinates.
+    """
+    kw = {} if max_distance_m is None else {"max_distance_m": max_distance_m}
+    s = snap_points(graph, [origin[0], destination[0]], [origin[1], destination[1]], strict=True, **kw)
+    o0, o1 = s.out_ptr[0], s.out_ptr[1]
+    d0, d1 = s.in_ptr[1], s.in_ptr[2]
+    dist, label, pred = _kernels.one_to_one_path(
+        graph.indptr, graph.indices, graph.time_s,
+        s.out_node[o0:o1], s.out_time_s[o0:o1], s.in_node[d0:d1], np.inf,
+    )
+    best_t = np.inf
+    best_m = np.inf
+    for k in range(d0, d1):
+        node = s.in_node[k]
+        t = dist[node] + s.in_time_s[k]
+        if t < best_t:
+            # road length along the predecessor chain, plus both anchor lengths
+            metres = s.in_length_m[k]
+            v = node
+            while pred[v] >= 0:
+                e = pred[v]
+                metres += graph.length_m[e]
+                v = int(np.searchsorted(graph.indptr, e, side="right") - 1)
+            metres += s.out_length_m[o0 + label[node]]
+            best_t, best_m = t, metres
+    # a trip along one stretch without passing a node
+    a = snap_points(graph, [origin[0]], [origin[1]], strict=True, **kw)
+    b = snap_points(graph, [destination[0]], [destination[1]], strict=True, **kw)
+    _, _, t, m = _same_chain(a, b)
+    for k in range(len(t)):
+        if t[k] < best_t:
+            best_t, best_m = t[k], m[k]
+    if not np.isfinite(best_t):
+        raise SnapError(
+            f"no route from {origin} to {destination}: the places are on parts of the network "
+            "that do not connect"
+        )
+    return Route(
+        seconds=float(best_t),
+        metres=float(best_m),
+        origin_snap_m=float(s.distance_m[0]),
+        destination_snap_m=float(s.distance_m[1]),
+    )
+
