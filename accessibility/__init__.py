@@ -2,58 +2,57 @@
 
 The main objects::
 
-    from accessibility import load_graph, snap_points, nearest_place
+    from accessibility import load_graph, snap_points, nearest_place, compute_access
     g = load_graph()                       # embedded Alpes du Sud, cached
     s = snap_points(g, lon, lat)           # places onto the road graph
+
+Names are imported on first use (PEP 562), so ``import accessibility`` and ``access --help``
+load neither numba nor pandas.
 """
 
-from .errors import (
-    AccessibilityError,
-    DataFormatError,
-    InputFileError,
-    InvalidParameterError,
-    NoCommuneError,
-    NoDrivableRoadError,
-    OSMFileError,
-    SnapError,
-)
-from .graph import BuildReport, Graph, build_graph, graph_from_edges, load_graph
-from .routing import (
-    Route,
-    Snapped,
-    nearest_place,
-    nearest_source,
-    place_matrix,
-    route,
-    shortest_times,
-    snap_points,
-    time_matrix,
-)
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "AccessibilityError",
-    "DataFormatError",
-    "InputFileError",
-    "InvalidParameterError",
-    "NoCommuneError",
-    "NoDrivableRoadError",
-    "OSMFileError",
-    "SnapError",
-    "Graph",
-    "BuildReport",
-    "build_graph",
-    "graph_from_edges",
-    "load_graph",
-    "shortest_times",
-    "nearest_source",
-    "time_matrix",
-    "Snapped",
-    "snap_points",
-    "nearest_place",
-    "place_matrix",
-    "Route",
-    "route",
-]
+_EXPORTS = {
+    "AccessibilityError": "errors",
+    "DataFormatError": "errors",
+    "InputFileError": "errors",
+    "InvalidParameterError": "errors",
+    "NoCommuneError": "errors",
+    "NoDrivableRoadError": "errors",
+    "OSMFileError": "errors",
+    "SnapError": "errors",
+    "Graph": "graph",
+    "BuildReport": "graph",
+    "build_graph": "graph",
+    "graph_from_edges": "graph",
+    "load_graph": "graph",
+    "shortest_times": "routing",
+    "nearest_source": "routing",
+    "time_matrix": "routing",
+    "Snapped": "routing",
+    "snap_points": "routing",
+    "nearest_place": "routing",
+    "place_matrix": "routing",
+    "Route": "routing",
+    "route": "routing",
+    "AccessResult": "zones",
+    "compute_access": "zones",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'accessibility' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

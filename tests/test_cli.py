@@ -92,3 +92,16 @@ def test_point_outside_network(run, embedded_graph):
 def test_malformed_coordinates(run, bad):
     msg = _one_line_error(run("route", "--from", bad, "--to", "6.0790,44.5596"))
     assert "--from" in msg
+
+
+def test_no_work_at_import():
+    """``import accessibility`` and the CLI group load neither numba nor pandas."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, accessibility, accessibility.cli.main; "
+        "print(any(m in sys.modules for m in ('numba', 'pandas', 'osmium')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
