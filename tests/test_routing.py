@@ -186,3 +186,77 @@ def test_roundabout_is_driven_one_way(roundabout_graph):
     ring_quarter = haversine_m(6.0003, 44.0, 6.0, 44.0003)
     assert quarter.metres == pytest.approx(arm + ring_quarter, rel=1e-9)
     assert three.metres == pytest.approx(arm + 3 * ring_quarter, rel=1e-5)  # quarters differ by mm
+
+
+def _tree_and_chain_graph(rng, n_core, n_extra):
+    """A small cyclic core with trees, paths and chains hanging off it, some edges one-way,
+    some zero-time: the shapes the dead-end pruning and re-contraction of the kernels handle."""
+    u, v, w = [], [], []
+
+    def add(a, b, both):
+        t = 0.0 if rng.random() < 0.1 else float(rng.uniform(0, 50))
+        u.append(a), v.append(b), w.append(t)
+        if both:
+            u.append(b), v.append(a), w.append(t if rng.random() < 0.7 else float(rng.uniform(0, 50)))
+
+    for i in range(n_core):  # a ring with chords
+        add(i, (i + 1) % n_core, rng.random() < 0.8)
+    for _ in range(n_core // 2):
+        a, b = rng.integers(0, n_core, 2)
+        add(int(a), int(b), rng.random() < 0.7)
+    n = n_core
+    for _ in range(n_extra):  # grow trees and paths: attach a new node to any existing one
+        parent = int(rng.integers(0, n))
+        add(parent, n, rng.random() < 0.85)
+        if rng.random() < 0.15:  # sometimes close a loop back into the core (a chain)
+            add(n, int(rng.integers(0, n_core)), rng.random() < 0.5)
+        n += 1
+    return np.array(u), np.array(v), np.array(w), n
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.integers(0, 60),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 4),
+    st.sampled_from([None, 20.0, 60.0]),
+    st.booleans(),
+)
+def test_trees_and_chains_with_seed_times(n_core, n_extra, seed, k, cutoff, reverse):
+    import networkx as nx
+
+    rng = np.random.default_rng(seed)
+    u, v, w, n = _tree_and_chain_graph(rng, n_core, n_extra)
+    g, ids = _uncontracted(u, v, w, n)
+    G = _nx(u, v, w, n)
+    if reverse:
+        G = G.reverse()
+    present = np.flatnonzero(ids >= 0)
+    sources = rng.choice(present, min(k, len(present)), replace=False)
+    seed_t = rng.uniform(0, 10, len(sources))
+    # reference: a super-source joined to each seed by an edge of its seed time
+    G.add_node(-1)
+    for s, t in zip(sources, seed_t):
+        G.add_edge(-1, int(s), weight=float(t))
+    ref = nx.single_source_dijkstra_path_length(G, -1)
+    got, _ = nearest_source(g, ids[sources], source_times_s=seed_t, cutoff_s=cutoff, reverse=reverse)
+    for node in present:
+        e = ref.get(int(node), np.inf)
+        if cutoff is not None and e > cutoff:
+            e = np.inf
+        assert got[ids[node]] == pytest.approx(e, rel=1e-12, abs=1e-12)
+    one = shortest_times(g, int(ids[sources[0]]), reverse=reverse)
+    G.remove_node(-1)
+    ref1 = nx.single_source_dijkstra_path_length(G, int(sources[0]))
+    for node in present:
+        assert one[ids[node]] == pytest.approx(ref1.get(int(node), np.inf), rel=1e-12, abs=1e-12)
+    if not reverse:
+        m = time_matrix(g, ids[sources], ids[present], cutoff_s=cutoff)
+        for i, s in enumerate(sources):
+            ref_s = nx.single_source_dijkstra_path_length(G, int(s))
+            for j, node in enumerate(present):
+                e = ref_s.get(int(node), np.inf)
+                if cutoff is not None and e > cutoff:
+                    e = np.inf
+                assert m[i, j] == pytest.approx(e, rel=1e-12, abs=1e-12)
