@@ -334,7 +334,8 @@ def format_summary(summary: pd.DataFrame) -> str:
         rows.append([
             r.departement, r.method, r.tier, f"{r.threshold_min:g}", f"{r.communes:,}", f"{r.communes_zone_grise:,}",
             f"{r.population:,}", f"{r.population_zone_grise:,}",
-            "" if pd.isna(r.share_population_zone_grise) else f"{r.share_population_zone_grise:.1f}",
+            # from the counts, not the 2-decimal CSV value (rounding twice turns 6.051 into 6.0)
+            "" if not r.population else f"{100 * r.population_zone_grise / r.population:.1f}",
             f"{r.communes_unplaced:,}",
         ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(heads)]
