@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import zipfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -425,19 +425,7 @@ def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) 
         n_ways=edges.n_ways,
         n_ways_excluded=edges.n_ways_excluded,
     )
-    rep = _replace_report(g.report, build_s=time.perf_counter() - t0)
-    return _with_report(g, rep)
-
-
-def _replace_report(rep: BuildReport, **kw) -> BuildReport:
-    d = {f.name: getattr(rep, f.name) for f in fields(BuildReport)}
-    d.update(kw)
-    return BuildReport(**d)
-
-
-def _with_report(g: Graph, rep: BuildReport) -> Graph:
-    d = {f.name: getattr(g, f.name) for f in fields(Graph) if f.name not in ("report", "_cache")}
-    return Graph(**d, report=rep)
+    return replace(g, report=replace(g.report, build_s=time.perf_counter() - t0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,8 +557,8 @@ def load_graph(
         except InputFileError as exc:
             log.warning("cached graph %s is unreadable (%s); rebuilding", path, exc)
         else:
-            rep = _replace_report(g.report, from_cache=True, build_s=time.perf_counter() - t0)
-            return _with_report(g, rep)
+            rep = replace(g.report, from_cache=True, build_s=time.perf_counter() - t0)
+            return replace(g, report=rep)
     g = build_graph(src, profile=prof)
     try:
         save_graph(g, path)

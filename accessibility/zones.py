@@ -38,14 +38,13 @@ import pandas as pd
 from .errors import DataFormatError, InvalidParameterError, NoCommuneError
 from .graph import Graph
 from .routing import nearest_place, place_matrix, snap_points
-from .routing.snap import Snapped
+from .routing.snap import Snapped, subset_snapped
 from .services import EquipmentPresence, equipment_presence, pole_mask
 from .settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
 
 __all__ = [
     "METHODS",
     "STRATEGIES",
-    "subset_snapped",
     "nearest_equipment_times",
     "mean_minutes",
     "zone_grise",
@@ -72,28 +71,6 @@ UNREACHABLE = "unreachable"
 # --------------------------------------------------------------------------------------------
 # numpy core
 # --------------------------------------------------------------------------------------------
-
-
-def subset_snapped(s: Snapped, idx) -> Snapped:
-    """The places ``idx`` (positions, in that order) of a :class:`Snapped`, re-indexed."""
-    idx = np.asarray(idx, dtype=np.int64)
-
-    def take_csr(ptr, *cols):
-        counts = ptr[idx + 1] - ptr[idx]
-        new_ptr = np.zeros(len(idx) + 1, dtype=np.int64)
-        np.cumsum(counts, out=new_ptr[1:])
-        pos = np.repeat(ptr[idx] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
-        return (new_ptr, *(c[pos] for c in cols))
-
-    out_ptr, out_node, out_t, out_l = take_csr(s.out_ptr, s.out_node, s.out_time_s, s.out_length_m)
-    in_ptr, in_node, in_t, in_l = take_csr(s.in_ptr, s.in_node, s.in_time_s, s.in_length_m)
-    return Snapped(
-        lon=s.lon[idx], lat=s.lat[idx], ok=s.ok[idx], distance_m=s.distance_m[idx], access_s=s.access_s[idx],
-        out_ptr=out_ptr, out_node=out_node, out_time_s=out_t, out_length_m=out_l,
-        in_ptr=in_ptr, in_node=in_node, in_time_s=in_t, in_length_m=in_l,
-        chain=s.chain[idx], chain_offset_s=s.chain_offset_s[idx], chain_offset_m=s.chain_offset_m[idx],
-        max_distance_m=s.max_distance_m,
-    )
 
 
 def nearest_equipment_times(

@@ -17,10 +17,11 @@ from accessibility.zones import (
     mean_minutes,
     nearest_equipment_times,
     parse_departements,
-    subset_snapped,
     summarize,
     zone_grise,
 )
+
+from accessibility.routing.snap import subset_snapped
 
 from . import toy_zones as toy
 

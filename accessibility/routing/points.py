@@ -14,7 +14,7 @@ from ..errors import SnapError
 from ..graph import Graph
 from . import _kernels
 from .dijkstra import _cutoff
-from .snap import Snapped, snap_points
+from .snap import Snapped, snap_points, subset_snapped
 
 __all__ = ["nearest_place", "place_matrix", "Route", "route"]
 
@@ -211,9 +211,7 @@ def route(
             metres += s.out_length_m[o0 + label[node]]
             best_t, best_m = t, metres
     # a trip along one stretch without passing a node
-    a = snap_points(graph, [origin[0]], [origin[1]], strict=True, **kw)
-    b = snap_points(graph, [destination[0]], [destination[1]], strict=True, **kw)
-    _, _, t, m = _same_chain(a, b)
+    _, _, t, m = _same_chain(subset_snapped(s, [0]), subset_snapped(s, [1]))
     for k in range(len(t)):
         if t[k] < best_t:
             best_t, best_m = t[k], m[k]
