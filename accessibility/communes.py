@@ -17,6 +17,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ._io import check_file, line_of, read_table, require_keys, require_numbers
 from .errors import DataFormatError, InputFileError
 from .settings import embedded_data_dir
 
@@ -29,6 +30,7 @@ __all__ = [
     "load_code_changes",
     "map_commune_codes",
     "normalize_codes",
+    "read_table",
     "departement_of",
     "load_commune_polygons",
 ]
@@ -57,76 +59,20 @@ def default_polygons_path() -> Path:
     return embedded_data_dir() / "communes" / "communes-alpes-du-sud-2023-polygons.gpkg"
 
 
-def _check_file(path: str | os.PathLike, what: str) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"{what} {str(p)!r} does not exist or is not a file")
-    return p
-
-
-def sniff_separator(path: Path) -> str:
-    """``';'`` or ``','``: whichever is more frequent in the header line (gzip handled)."""
-    import gzip
-
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-            header = fh.readline()
-    except OSError as exc:
-        raise InputFileError(f"cannot read {str(path)!r}: {exc}") from exc
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def _find_columns(
-    header: list[str], wanted: Mapping[str, tuple[str, ...]], path: Path, what: str, optional=()
-) -> dict[str, str]:
-    """Map canonical names to the file's column names (case-insensitive, aliases allowed)."""
-    lower = {str(h).strip().lower(): h for h in header}
-    found, missing = {}, []
-    for canon, aliases in wanted.items():
-        for a in aliases:
-            if a.lower() in lower:
-                found[canon] = lower[a.lower()]
-                break
-        else:
-            if canon not in optional:
-                missing.append("/".join(aliases))
-    if missing:
-        raise DataFormatError(
-            f"{what} {str(path)!r} lacks the column(s) {', '.join(missing)}; "
-            f"its columns are {', '.join(map(str, header)) or '(none)'}"
-        )
-    return found
-
-
-def read_table(
-    path: Path, wanted: Mapping[str, tuple[str, ...]], what: str, *, str_cols=(), optional=()
-) -> pd.DataFrame:
-    """Read the ``wanted`` columns of a csv/csv.gz (',' or ';'), renamed to their canonical names.
-
-    Columns listed in ``optional`` may be absent (and are then absent from the result).
-    """
-    sep = sniff_separator(path)
-    try:
-        header = list(pd.read_csv(path, sep=sep, nrows=0).columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{what} {str(path)!r} is not a readable CSV file: {exc}") from exc
-    cols = _find_columns(header, wanted, path, what, optional)
-    dtypes = {cols[c]: str for c in str_cols if c in cols}
-    try:
-        df = pd.read_csv(path, sep=sep, usecols=list(cols.values()), dtype=dtypes, keep_default_na=True)
-    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{what} {str(path)!r} cannot be parsed: {exc}") from exc
-    return df.rename(columns={v: k for k, v in cols.items()})[list(cols)]
-
-
 def normalize_codes(codes) -> np.ndarray:
-    """Commune codes as 5-character strings (``"1001"`` or ``1001`` from a spreadsheet -> ``"01001"``)."""
-    s = pd.Series(codes, dtype="object").astype(str).str.strip()
-    s = s.str.replace(r"\.0$", "", regex=True)
-    return s.str.zfill(5).to_numpy(dtype=object)
+    """Commune codes as 5-character strings (``"1001"`` or ``1001`` from a spreadsheet -> ``"01001"``).
+
+    Work is done once per distinct code (a BPE file repeats each code a hundred times).
+    """
+    arr = np.asarray(codes, dtype=object).ravel()
+    inv, uniq = pd.factorize(arr, use_na_sentinel=False)
+    out = np.empty(len(uniq), dtype=object)
+    for k, c in enumerate(uniq):
+        t = str(c).strip()
+        if t.endswith(".0"):
+            t = t[:-2]
+        out[k] = t.zfill(5)
+    return out[inv]
 
 
 def departement_of(codes) -> np.ndarray:
@@ -141,61 +87,68 @@ def load_communes(path: str | os.PathLike | None = None) -> pd.DataFrame:
     Parameters
     ----------
     path : str or path-like, optional
-        CSV or CSV.gz (``,`` or ``;`` separated) with columns ``code``, ``nom``, ``departement``,
-        ``population``, ``lon``, ``lat`` (WGS84 centre; empty when unknown) and optionally
-        ``centre`` (where the centre comes from). The embedded table (all of France) when
-        omitted.
+        CSV or CSV.gz (``,`` or ``;`` separated, UTF-8) with columns ``code``, ``nom``,
+        ``departement``, ``population``, ``lon``, ``lat`` (WGS84 centre; both empty when unknown)
+        and optionally ``centre`` (where the centre comes from). The embedded table (all of
+        France) when omitted.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``code`` (str, 5 characters), ``nom``, ``departement`` (str), ``population``
-        (int, 0 when unknown), ``lon``, ``lat`` (float, NaN when the commune has no centre),
-        ``centre``; one row per code.
+        (nullable ``Int64``, empty when unknown — never 0 for unknown), ``lon``, ``lat`` (float,
+        NaN when the commune has no centre), ``centre``; one row per code. ``attrs["source"]``
+        names the file.
 
     Raises
     ------
     InputFileError
         The file does not exist or cannot be read.
     DataFormatError
-        A required column is missing, a code appears twice, or populations/coordinates are not
-        numbers.
+        A required column is missing, a code is empty or appears twice, a population is not a
+        number >= 0, a coordinate is not a number in range or comes without its pair; the
+        message names the file, line and column.
     """
-    p = _check_file(path if path is not None else default_communes_path(), "commune table")
+    from ._io import cached_frame, sha256_file
+
+    p = check_file(path if path is not None else default_communes_path(), "commune table")
+    out = cached_frame("communes", [sha256_file(p), "v1"], lambda: _read_communes(p))
+    out.attrs["source"] = {"path": str(p.resolve())}
+    return out
+
+
+def _read_communes(p: Path) -> pd.DataFrame:
+    what = "commune table"
     wanted = {c: (c,) for c in COMMUNE_COLUMNS}
     wanted["centre"] = ("centre",)
-    df = read_table(
-        p, wanted, "commune table", str_cols=("code", "departement", "nom", "centre"), optional=("centre",)
-    )
-    if "centre" not in df:
-        df["centre"] = np.where(df["lon"].notna(), "given", None)
+    df = read_table(p, wanted, what, optional=("centre",))
+    require_keys(df, ("code",), p, what, unique=False)
     df["code"] = normalize_codes(df["code"])
-    dep = df["departement"].astype("string").str.strip()
-    dep = dep.where(dep.str.len() != 1, dep.str.zfill(2))
-    df["departement"] = dep.fillna(pd.Series(departement_of(df["code"]), index=df.index)).astype(object)
-    for col in ("population", "lon", "lat"):
-        vals = pd.to_numeric(df[col], errors="coerce")
-        bad = vals.isna() & df[col].notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataFormatError(
-                f"commune table {str(p)!r}: column {col!r} holds {df[col].iloc[i]!r} "
-                f"(commune {df['code'].iloc[i]}), not a number"
-            )
-        df[col] = vals
-    df["population"] = df["population"].fillna(0).round().astype(np.int64)
-    bad = (df["lon"].abs() > 180) | (df["lat"].abs() > 90)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(
-            f"commune table {str(p)!r}: commune {df['code'].iloc[i]} has lon={df['lon'].iloc[i]}, "
-            f"lat={df['lat'].iloc[i]}: are the centres WGS84 degrees?"
-        )
-    dup = df["code"].duplicated()
+    dup = df["code"].duplicated().to_numpy()
     if dup.any():
-        raise DataFormatError(f"commune table {str(p)!r}: code {df['code'][dup].iloc[0]} appears more than once")
-    df["nom"] = df["nom"].fillna("")
-    return df.reset_index(drop=True)
+        i = int(np.flatnonzero(dup)[0])
+        raise DataFormatError(f"{what} {str(p)!r}, line {line_of(i)}: code {df['code'].iloc[i]} appears more than once")
+    pop = require_numbers(df, "population", p, what, minimum=0, allow_missing=True)
+    lon = require_numbers(df, "lon", p, what, allow_missing=True)
+    lat = require_numbers(df, "lat", p, what, allow_missing=True)
+    half = np.isnan(lon) != np.isnan(lat)
+    bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if half.any() or bad.any():
+        i = int(np.flatnonzero(half | bad)[0])
+        problem = "has only one of lon and lat" if half[i] else f"has lon={lon[i]}, lat={lat[i]}: are the centres WGS84 degrees?"
+        raise DataFormatError(f"{what} {str(p)!r}, line {line_of(i)}: commune {df['code'].iloc[i]} {problem}")
+    if "centre" not in df:
+        df["centre"] = np.where(np.isnan(lon), None, "given")
+    dep = df["departement"].astype(object)
+    dep = dep.where(dep.isna() | (dep.astype(str).str.len() != 1), dep.astype(str).str.zfill(2))
+    df["departement"] = dep.fillna(pd.Series(departement_of(df["code"]), index=df.index)).astype(object)
+    popi = pd.array(np.where(np.isnan(pop), 0, np.round(pop)).astype(np.int64), dtype="Int64")
+    popi[np.isnan(pop)] = pd.NA
+    df["population"] = popi
+    df["lon"] = lon
+    df["lat"] = lat
+    df["nom"] = df["nom"].fillna("").astype(object)
+    return df.reset_index(drop=True).astype({"code": object, "departement": object, "centre": object})
 
 
 def load_code_changes(path: str | os.PathLike | None = None) -> dict[str, str]:
@@ -216,9 +169,9 @@ def load_code_changes(path: str | os.PathLike | None = None) -> dict[str, str]:
     ------
     InputFileError, DataFormatError
     """
-    p = _check_file(path if path is not None else default_code_changes_path(), "code change table")
-    df = read_table(p, {"old_code": ("old_code",), "code": ("code",)}, "code change table", str_cols=("old_code", "code"))
-    df = df.dropna()
+    p = check_file(path if path is not None else default_code_changes_path(), "code change table")
+    df = read_table(p, {"old_code": ("old_code",), "code": ("code",)}, "code change table", allow_empty=True)
+    require_keys(df, ("old_code", "code"), p, "code change table", unique=False)
     old = normalize_codes(df["old_code"])
     new = normalize_codes(df["code"])
     out: dict[str, str] = {}
@@ -262,7 +215,7 @@ def map_commune_codes(codes, changes: Mapping[str, str] | None = None) -> np.nda
     if changes is None:
         changes = load_code_changes()
     codes = normalize_codes(codes)
-    uniq, inv = np.unique(codes.astype(str), return_inverse=True)
+    inv, uniq = pd.factorize(codes, use_na_sentinel=False)
     out = np.empty(len(uniq), dtype=object)
     for k, c in enumerate(uniq):
         seen = {c}
@@ -272,7 +225,8 @@ def map_commune_codes(codes, changes: Mapping[str, str] | None = None) -> np.nda
                 raise DataFormatError(f"commune code changes loop through {c}: fix the code change table")
             seen.add(c)
         for prefix, lo, hi, plm in _PLM:
-            if c.startswith(prefix) and lo <= int(c[len(prefix):]) <= hi:
+            rest = c[len(prefix):]
+            if c.startswith(prefix) and rest.isdigit() and lo <= int(rest) <= hi:
                 c = plm
                 break
         out[k] = str(c)
@@ -298,28 +252,39 @@ def load_commune_polygons(path: str | os.PathLike | None = None, *, layer: str |
     Raises
     ------
     InputFileError
-        The file does not exist or cannot be read.
+        The file does not exist or cannot be read as a vector file.
     DataFormatError
-        No ``code`` column (``code``, ``insee``, ``insee_com`` or ``code_insee``, any case), or
-        no CRS.
+        No geometry or no (multi)polygon, no ``code`` column (``code``, ``insee``, ``insee_com``
+        or ``code_insee``, any case), or no CRS.
     """
     import geopandas as gpd
 
-    p = _check_file(path if path is not None else default_polygons_path(), "commune polygon file")
+    what = "commune polygon file"
+    p = check_file(path if path is not None else default_polygons_path(), what)
     try:
         gdf = gpd.read_file(p, layer=layer)
-    except Exception as exc:  # pyogrio raises several DataSource errors
-        raise InputFileError(f"cannot read commune polygon file {str(p)!r}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - pyogrio raises several DataSource errors
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"cannot read {what} {str(p)!r} as a vector file (GeoPackage, shapefile, GeoJSON): {first}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf or gdf.geometry.isna().all():
+        raise DataFormatError(f"{what} {str(p)!r} has no geometry: give polygons (GeoPackage, shapefile, GeoJSON)")
     cols = {c.lower(): c for c in gdf.columns}
     key = next((cols[c] for c in ("code", "insee", "insee_com", "code_insee") if c in cols), None)
     if key is None:
         raise DataFormatError(
-            f"commune polygon file {str(p)!r} has no commune code column (code, insee, insee_com); "
+            f"{what} {str(p)!r} has no commune code column (code, insee, insee_com); "
             f"its columns are {', '.join(map(str, gdf.columns))}"
         )
     if gdf.crs is None:
-        raise DataFormatError(f"commune polygon file {str(p)!r} has no CRS: cannot place its polygons")
+        raise DataFormatError(f"{what} {str(p)!r} has no CRS: cannot place its polygons")
+    kinds = set(gdf.geometry.dropna().geom_type.unique())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise DataFormatError(f"{what} {str(p)!r} holds {', '.join(sorted(kinds))} geometries, not commune polygons")
     gdf = gdf[[key, gdf.geometry.name]].rename(columns={key: "code"})
+    gdf = gdf[gdf["code"].notna()]
     gdf["code"] = normalize_codes(gdf["code"])
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].drop_duplicates("code")
-    return gdf.to_crs("EPSG:4326").reset_index(drop=True)
+    try:
+        return gdf.to_crs("EPSG:4326").reset_index(drop=True)
+    except Exception as exc:  # noqa: BLE001 - pyproj errors on a broken CRS
+        raise DataFormatError(f"{what} {str(p)!r}: cannot convert its CRS to WGS84: {exc}") from None

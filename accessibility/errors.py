@@ -16,6 +16,7 @@ __all__ = [
     "DataFormatError",
     "SnapError",
     "NoCommuneError",
+    "NoServiceError",
 ]
 
 
@@ -49,3 +50,8 @@ class SnapError(AccessibilityError, LookupError):
 
 class NoCommuneError(AccessibilityError, LookupError):
     """A département (or selection) has no commune inside the road extract."""
+
+
+class NoServiceError(AccessibilityError, LookupError):
+    """No service to measure: a gamme or a service source has nothing in the area, so every time
+    would be undefined (never reported as 0)."""

@@ -13,8 +13,10 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
-import zipfile
+import uuid
+import zlib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -39,7 +41,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the on-disk layout or the build changes; part of the cache key.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class BuildReport:
         Wall-clock build time (seconds), 0 when loaded from cache.
     from_cache : bool
         Whether the graph was read from the cache.
+    source_sha256 : str
+        SHA-256 of the source file's bytes ("" for graphs made from arrays).
+    profile, profile_sha256 : str
+        Name and SHA-256 of the speed profile's text.
+    cache_key : str
+        Key of the cached graph (hash of the source, profile and cache format).
     """
 
     source: str
@@ -80,6 +88,10 @@ class BuildReport:
     edges: int
     build_s: float = 0.0
     from_cache: bool = False
+    source_sha256: str = ""
+    profile: str = ""
+    profile_sha256: str = ""
+    cache_key: str = ""
 
     @property
     def share_nodes_kept(self) -> float:
@@ -124,6 +136,10 @@ class Graph:
         Time (s) and length (m) from the chain's tail to the shape point.
     report : BuildReport
         How the graph was built.
+
+    Derived state (built on first use, saved with the graph in its cache and read back with
+    it): :meth:`snap_index`, the grid index of the road vertices used to place points, and
+    :meth:`reduced`, the reduced core of the forward or reverse CSR that the kernels search.
     """
 
     indptr: np.ndarray
@@ -156,6 +172,37 @@ class Graph:
     def n_edges(self) -> int:
         """Number of directed edges."""
         return len(self.indices)
+
+    def snap_index(self):
+        """The grid index of the road vertices (nodes, then shape points); see
+        :class:`accessibility._spatial.SnapIndex`. Built once (about 0.2 s on the embedded graph)
+        and saved with the graph."""
+        idx = self._cache.get("snap")
+        if idx is None:
+            from ._spatial import build_snap_index
+
+            idx = build_snap_index(np.concatenate([self.x, self.shape_x]), np.concatenate([self.y, self.shape_y]))
+            self._cache["snap"] = idx
+        return idx
+
+    def reduced(self, *, reverse: bool = False):
+        """The reduced core of the forward (or reverse) CSR that the routing kernels search; see
+        :class:`accessibility.routing._kernels.Reduction`. Built once and saved with the graph."""
+        red = self._cache.get(("core", reverse))
+        if red is None:
+            from .routing._kernels import build_reduction
+
+            if reverse:
+                red = build_reduction(self.rev_indptr, self.rev_indices, self.rev_time_s)
+            else:
+                red = build_reduction(self.indptr, self.indices, self.time_s)
+            self._cache[("core", reverse)] = red
+        return red
+
+    @property
+    def n_vertices(self) -> int:
+        """Road vertices a place can snap to: nodes and shape points."""
+        return self.n_nodes + len(self.shape_x)
 
     def to_scipy(self, *, reverse: bool = False):
         """The graph as a ``scipy.sparse.csr_array`` of times (seconds)."""
@@ -317,6 +364,12 @@ def graph_from_edges(
         in_scc[v] = True
     km_scc = _road_km(u, v, ln) if len(u) else 0.0
     nodes_scc = int(in_scc.sum())
+    if len(u) == 0:
+        raise NoDrivableRoadError(
+            f"no road is left in {source} once its largest strongly connected component is kept "
+            f"({nodes_raw:,} nodes, {edges_raw:,} directed edges, none of them on a loop you can "
+            "drive both ways: are all its roads one-way?)"
+        )
 
     # compact ids of the component's nodes
     old_of = np.flatnonzero(in_scc)
@@ -429,68 +482,215 @@ def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) 
 
 
 # ---------------------------------------------------------------------------------------------
-# save / load / cache
+# derived state, checks, save / load / cache
+#
+# A cached graph is a directory ``graph-<name>-<key>/`` holding ``meta.json`` and one ``.npy``
+# file per array: the graph's own arrays, its snapping index (``snap.*``) and the reduced cores
+# of its forward and reverse CSR (``core_fwd.*``, ``core_rev.*``). ``meta.json`` records the
+# format, the cache key, the source file's sha256, the build report and, per array, its dtype,
+# shape and CRC-32. Loading checks the CRCs and the arrays' content (cheap vectorised checks)
+# before any kernel sees them; anything wrong and the graph is rebuilt.
 
 _ARRAYS = [f.name for f in fields(Graph) if f.name not in ("report", "_cache")]
+_META = "meta.json"
+
+
+def _derived(graph: Graph) -> dict[str, np.ndarray]:
+    """Arrays of the derived state (built when missing), by file stem."""
+    out = {f"snap.{k}": v for k, v in graph.snap_index().arrays().items()}
+    for tag, rev in (("core_fwd", False), ("core_rev", True)):
+        out.update({f"{tag}.{k}": v for k, v in graph.reduced(reverse=rev).to_arrays().items()})
+    return out
 
 
 def save_graph(graph: Graph, path: str | os.PathLike) -> Path:
-    """Write a graph to one ``.npz`` file, atomically (temporary file, then rename)."""
+    """Write a graph and its derived state to a directory, atomically.
+
+    Everything is written into a hidden sibling directory first, then renamed into place; an
+    interrupted save leaves nothing behind (and the next :func:`load_graph` removes what a killed
+    process left).
+
+    Parameters
+    ----------
+    graph : Graph
+    path : str or path-like
+        Directory to create (replaced when it exists).
+
+    Returns
+    -------
+    Path
+    """
+    from ._io import pid_alive  # noqa: F401 - documented helper of the cleanup
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    meta = {f.name: getattr(graph.report, f.name) for f in fields(BuildReport)}
-    meta["format"] = CACHE_FORMAT
-    tmp = p.with_name(p.name + f".{os.getpid()}.tmp")
+    tmp = p.parent / f".{p.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    arrays = {name: np.asarray(getattr(graph, name), order="C") for name in _ARRAYS}
+    arrays.update({k: np.asarray(v, order="C") for k, v in _derived(graph).items()})
+    meta = {
+        "format": CACHE_FORMAT,
+        "report": {f.name: getattr(graph.report, f.name) for f in fields(BuildReport)},
+        "arrays": {},
+    }
     try:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                **{name: getattr(graph, name) for name in _ARRAYS},
-            )
-        os.replace(tmp, p)
+        tmp.mkdir()
+        for name, a in arrays.items():
+            np.save(tmp / f"{name}.npy", a, allow_pickle=False)
+            meta["arrays"][name] = {"dtype": a.dtype.str, "shape": list(a.shape), "crc32": _crc(a)}
+        (tmp / _META).write_text(json.dumps(meta, indent=1, default=_jsonable), encoding="utf-8")
+        if p.exists():
+            trash = p.parent / f".{p.name}.trash-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            os.rename(p, trash)
+            os.rename(tmp, p)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(tmp, p)
     finally:
         if tmp.exists():
-            tmp.unlink()
+            shutil.rmtree(tmp, ignore_errors=True)
     return p
 
 
-def read_graph(path: str | os.PathLike) -> Graph:
-    """Read a graph written by :func:`save_graph`.
+def _jsonable(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    return str(o)
+
+
+def _crc(a: np.ndarray) -> int:
+    a = np.asarray(a, order="C")
+    return zlib.crc32(memoryview(a).cast("B")) if a.size else 0
+
+
+def read_graph(path: str | os.PathLike, *, mmap: bool = False) -> Graph:
+    """Read a graph written by :func:`save_graph`, with its derived state, and check it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The graph's directory.
+    mmap : bool, default False
+        Memory-map the arrays (read-only, shared between processes) instead of reading them.
 
     Raises
     ------
     InputFileError
-        The file is missing, truncated or corrupt (zip CRC), or not a graph of this version.
+        The directory is missing, an array is missing or damaged (CRC), the format is another
+        version, or the content is inconsistent (see :func:`check_graph`).
     """
     p = Path(path)
     try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(bytes(z["__meta__"]).decode())
-            if meta.pop("format", None) != CACHE_FORMAT:
-                raise InputFileError(f"{str(p)!r} is a graph of another format version")
-            arrays = {name: z[name] for name in _ARRAYS}
+        meta = json.loads((p / _META).read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
+            raise InputFileError(f"{str(p)!r} is a graph of another format version")
+        arrays = {}
+        for name, info in meta["arrays"].items():
+            a = np.load(p / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+            if a.dtype.str != info["dtype"] or list(a.shape) != list(info["shape"]) or _crc(a) != info["crc32"]:
+                raise InputFileError(f"graph file {str(p / name)!r}.npy is damaged (size, type or CRC differ)")
+            arrays[name] = a
+        report = BuildReport(**meta["report"])
+        g = Graph(**{n: arrays[n] for n in _ARRAYS}, report=report)
     except InputFileError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise InputFileError(f"cannot read graph file {str(p)!r}: {exc}") from exc
-    g = Graph(**arrays, report=BuildReport(**meta))
-    _check_consistent(g, p)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"cannot read graph {str(p)!r}: {exc}") from exc
+    problem = check_graph(g)
+    if problem is None:
+        from ._spatial import SnapIndex
+        from .routing._kernels import Reduction
+
+        try:
+            g._cache["snap"] = SnapIndex.from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("snap.")})
+            for tag, rev in (("core_fwd", False), ("core_rev", True)):
+                sub = {k[len(tag) + 1:]: v for k, v in arrays.items() if k.startswith(tag + ".")}
+                g._cache[("core", rev)] = Reduction.from_arrays(sub)
+        except (KeyError, ValueError, TypeError) as exc:
+            problem = f"derived state missing or malformed ({exc})"
+    if problem is None:
+        problem = g._cache["snap"].check()
+        if problem is None and g._cache["snap"].n_vertices != g.n_nodes + len(g.shape_x):
+            problem = "snap index does not index this graph's vertices"
+    if problem is None:
+        for rev in (False, True):
+            problem = problem or g._cache[("core", rev)].check(g.n_nodes)
+    if problem is not None:
+        raise InputFileError(f"graph {str(p)!r} is inconsistent: {problem}")
     return g
 
 
-def _check_consistent(g: Graph, p: Path) -> None:
-    n = g.n_nodes
-    ok = (
-        g.indptr[0] == 0
-        and g.indptr[-1] == len(g.indices) == len(g.time_s) == len(g.length_m)
-        and len(g.rev_indices) == len(g.indices)
-        and len(g.x) == len(g.y) == n
-        and (len(g.indices) == 0 or (g.indices.min() >= 0 and g.indices.max() < n))
-        and g.shape_chain.shape == g.shape_offset_s.shape == (len(g.shape_x), 2)
+def _csr_problem(indptr, indices, n: int, m: int, what: str) -> str | None:
+    if indptr.ndim != 1 or len(indptr) != n + 1:
+        return f"{what} pointer has the wrong length"
+    if indptr[0] != 0 or indptr[-1] != m or len(indices) != m:
+        return f"{what} pointer does not span its edges"
+    if np.any(np.diff(indptr) < 0):
+        return f"{what} pointer is not monotone"
+    if m and (indices.min() < 0 or indices.max() >= n):
+        return f"{what} has a node id out of range"
+    return None
+
+
+def _times_problem(a, what: str, m: int) -> str | None:
+    if a.ndim != 1 or len(a) != m:
+        return f"{what} has the wrong length"
+    if m and not (np.all(np.isfinite(a)) and a.min() >= 0):
+        return f"{what} holds negative, NaN or infinite values"
+    return None
+
+
+def check_graph(g: Graph) -> str | None:
+    """The first inconsistency of a graph's arrays, or None.
+
+    Cheap vectorised checks (about 10 ms on the embedded graph) that keep damaged arrays away
+    from the kernels: CSR pointers monotone and spanning their edges, node ids in range, times
+    and lengths finite and >= 0, the reverse CSR holding the same in-degrees and total time,
+    coordinates in range, chains and shape points consistent.
+    """
+    n = len(g.indptr) - 1
+    m = len(g.indices)
+    if n < 1:
+        return "no node"
+    problem = (
+        _csr_problem(g.indptr, g.indices, n, m, "forward CSR")
+        or _csr_problem(g.rev_indptr, g.rev_indices, n, m, "reverse CSR")
+        or _times_problem(g.time_s, "edge times", m)
+        or _times_problem(g.length_m, "edge lengths", m)
+        or _times_problem(g.rev_time_s, "reverse edge times", m)
     )
-    if not ok:
-        raise InputFileError(f"graph file {str(p)!r} is inconsistent (corrupt cache?)")
+    if problem:
+        return problem
+    if not np.array_equal(np.bincount(g.indices, minlength=n), np.diff(g.rev_indptr)):
+        return "reverse CSR does not hold the forward edges"
+    if not np.isclose(float(g.time_s.sum()), float(g.rev_time_s.sum()), rtol=1e-9, atol=1e-6):
+        return "reverse CSR times differ from the forward ones"
+    if len(g.x) != n or len(g.y) != n or not (np.all(np.abs(g.x) <= 180) and np.all(np.abs(g.y) <= 90)):
+        return "node coordinates missing or out of range"
+    c = len(g.chain_tail)
+    if not (len(g.chain_head) == len(g.chain_time_s) == len(g.chain_length_m) == c):
+        return "chain arrays of different lengths"
+    if c and (min(g.chain_tail.min(), g.chain_head.min()) < 0 or max(g.chain_tail.max(), g.chain_head.max()) >= n):
+        return "chain end out of range"
+    problem = _times_problem(g.chain_time_s, "chain times", c) or _times_problem(g.chain_length_m, "chain lengths", c)
+    if problem:
+        return problem
+    s = len(g.shape_x)
+    if len(g.shape_y) != s or g.shape_chain.shape != (s, 2) or g.shape_offset_s.shape != (s, 2) or g.shape_offset_m.shape != (s, 2):
+        return "shape point arrays of different shapes"
+    if s:
+        sc = g.shape_chain
+        if sc[:, 0].min() < 0 or sc.max() >= c or sc.min() < -1:
+            return "shape point chain out of range"
+        if not (np.all(np.isfinite(g.shape_offset_s)) and np.all(np.isfinite(g.shape_offset_m))):
+            return "shape point offsets not finite"
+        if g.shape_offset_s.min() < 0 or g.shape_offset_m.min() < 0:
+            return "negative shape point offsets"
+        used = sc >= 0
+        if np.any(g.shape_offset_s[used] > g.chain_time_s[sc[used]] * (1 + 1e-9) + 1e-6):
+            return "shape point beyond the end of its chain"
+        if not (np.all(np.abs(g.shape_x) <= 180) and np.all(np.abs(g.shape_y) <= 90)):
+            return "shape point coordinates out of range"
+    return None
 
 
 def default_osm_path() -> Path:
@@ -500,13 +700,32 @@ def default_osm_path() -> Path:
 
 def cache_key(osm_path: str | os.PathLike, profile: Profile) -> str:
     """Hash of the input file's bytes, the profile text and the cache format."""
+    from ._io import sha256_file
+
     h = hashlib.sha256()
     h.update(f"format={CACHE_FORMAT}\n".encode())
     h.update(profile.text.encode())
-    with open(osm_path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
+    h.update(sha256_file(osm_path).encode())
     return h.hexdigest()[:24]
+
+
+def _clean_cache_dir(cdir: Path) -> None:
+    """Remove what killed processes left in the cache: partial and trash directories, temp files."""
+    from ._io import pid_alive
+
+    if not cdir.is_dir():
+        return
+    for d in list(cdir.glob(".graph-*.partial-*")) + list(cdir.glob(".graph-*.trash-*")) + list(cdir.glob("*.tmp")):
+        parts = d.name.rsplit(".", 1)[-1].split("-")
+        pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
+        if d.suffix == ".tmp":
+            digits = [x for x in d.name.split(".") if x.isdigit()]
+            pid = int(digits[-1]) if digits else -1
+        if pid != os.getpid() and not pid_alive(pid):
+            if d.is_dir():
+                shutil.rmtree(d, ignore_errors=True)
+            else:
+                d.unlink(missing_ok=True)
 
 
 def load_graph(
@@ -516,6 +735,7 @@ def load_graph(
     profile: Profile | str | os.PathLike | None = None,
     use_cache: bool = True,
     rebuild: bool = False,
+    mmap: bool = False,
 ) -> Graph:
     """The car graph of an extract, from the cache when it is there and sound, else built.
 
@@ -531,39 +751,51 @@ def load_graph(
         Read and write the cache.
     rebuild : bool, default False
         Build even when a cached graph exists (and overwrite it).
+    mmap : bool, default False
+        Memory-map the cached arrays (read-only) instead of reading them into memory.
 
     Returns
     -------
     Graph
-        With ``graph.report.from_cache`` telling where it came from.
+        With ``graph.report.from_cache`` telling where it came from, and ``graph.report``
+        naming its source file, the source's sha256, the profile and the cache key.
 
     Raises
     ------
     InputFileError, OSMFileError, NoDrivableRoadError
         The extract is missing, unreadable or holds no drivable road.
     """
+    from ._io import sha256_file
+
     src = Path(osm_path) if osm_path is not None else default_osm_path()
     check_pbf(src)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
-    if not use_cache:
-        return build_graph(src, profile=prof)
-    cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(src, prof)
-    path = cdir / f"graph-{src.name.split('.')[0]}-{key}.npz"
+    stamp = dict(
+        source=str(src.resolve()), source_sha256=sha256_file(src), profile=prof.name,
+        profile_sha256=hashlib.sha256(prof.text.encode()).hexdigest(), cache_key=key,
+    )
+    if not use_cache:
+        g = build_graph(src, profile=prof)
+        return replace(g, report=replace(g.report, **stamp))
+    cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    _clean_cache_dir(cdir)
+    path = cdir / f"graph-{src.name.split('.')[0]}-{key}"
     if path.exists() and not rebuild:
         t0 = time.perf_counter()
         try:
-            g = read_graph(path)
+            g = read_graph(path, mmap=mmap)
+            if g.report.source_sha256 != stamp["source_sha256"] or g.report.cache_key != key:
+                raise InputFileError(f"graph {str(path)!r} was built from another file or profile")
         except InputFileError as exc:
-            log.warning("cached graph %s is unreadable (%s); rebuilding", path, exc)
+            log.warning("cached graph %s is unusable (%s); rebuilding", path, exc)
         else:
-            rep = replace(g.report, from_cache=True, build_s=time.perf_counter() - t0)
-            return replace(g, report=rep)
+            rep = replace(g.report, from_cache=True, build_s=time.perf_counter() - t0, source=stamp["source"])
+            return replace(g, report=rep, _cache=g._cache)
     g = build_graph(src, profile=prof)
+    g = replace(g, report=replace(g.report, **stamp))
     try:
         save_graph(g, path)
     except OSError as exc:
         log.warning("could not write the graph cache %s: %s", path, exc)
     return g
-
-

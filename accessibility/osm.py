@@ -18,15 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ._geo import EARTH_RADIUS_M, haversine_m  # noqa: F401 - re-exported
 from .errors import InputFileError, NoDrivableRoadError, OSMFileError
 from .settings import Profile, load_profile
 
-__all__ = ["EdgeTable", "read_osm_edges", "parse_maxspeed", "check_pbf"]
+__all__ = ["EdgeTable", "read_osm_edges", "parse_maxspeed", "check_pbf", "haversine_m"]
 
 log = logging.getLogger(__name__)
 
-#: Mean Earth radius (m), IUGG; used for great-circle (haversine) lengths.
-EARTH_RADIUS_M = 6_371_008.8
 _MPH = 1.609344
 
 
@@ -300,13 +299,3 @@ def read_osm_edges(path: str | os.PathLike, *, profile: Profile | None = None) -
         n_ways=len(counts_a),
         n_ways_excluded=n_excluded,
     )
-
-
-def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance (metres) between arrays of WGS84 points."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lon1, lat1, lon2, lat2))
-    dlat = lat2 - lat1
-    dlon = lon2 - lon1
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
-

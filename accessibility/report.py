@@ -1,8 +1,9 @@
-"""Tables, GeoPackage and maps of a zones grises run, written atomically.
+"""Tables, GeoPackage and maps of a zones grises run, written as one unit.
 
-Every output is first written to a temporary file in the output directory; only when *all* of
-them are written are they moved into place (``os.replace``, atomic on one file system). A run
-that fails leaves the previous outputs untouched and no half-written file.
+Outputs go through :class:`accessibility._io.OutputDir`: written into a hidden sibling of the
+output directory, ``run.json`` last, then swapped in at once. A run that fails or is interrupted
+leaves the previous complete run untouched (or nothing) and no temporary file; files of an
+earlier run that this one does not write (maps of another tier) do not survive the swap.
 
 Files written by :func:`write_outputs`:
 
@@ -16,85 +17,32 @@ Files written by :func:`write_outputs`:
   ``centres`` (points, for analysed communes with no polygon, only when there are some) and
   layer ``poles`` (points);
 - ``map_<tier>_<method>.png``: one map per tier and method;
-- ``run.json``: parameters, inputs, left-out equipments, counts and timings.
+- ``run.json``: the run's manifest (:class:`accessibility.runs.Run`): parameters, inputs with
+  their sha256, graph, versions, warnings, counts, seconds per stage, and the list of outputs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
 import logging
 import os
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
+from ._io import OutputDir
 from .errors import InputFileError
+from .runs import Run
 from .zones import AccessResult
 
-__all__ = ["atomic_outputs", "write_outputs", "plot_map", "format_summary", "TIER_LABELS"]
+__all__ = ["write_outputs", "write_tables", "plot_map", "format_summary", "TIER_LABELS"]
 
 log = logging.getLogger(__name__)
 
 #: French names of the gammes, for maps and printed tables.
 TIER_LABELS = {"proximite": "proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 _METHOD_LABELS = {"mean": "moyenne des temps aux équipements de la gamme", "pole": "temps au pôle de la gamme le plus proche"}
-
-
-class _Stage:
-    """Temporary files in ``out_dir`` that become their final names together, or not at all."""
-
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self.pending: list[tuple[Path, Path]] = []
-
-    def path(self, name: str) -> Path:
-        """A fresh temporary path (same directory and suffix) that will become ``name``."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix or ".tmp", dir=self.out_dir)
-        os.close(fd)
-        os.unlink(tmp)  # writers (GDAL) want to create the file themselves
-        self.pending.append((Path(tmp), self.out_dir / name))
-        return Path(tmp)
-
-    def commit(self) -> list[Path]:
-        for tmp, final in self.pending:
-            os.replace(tmp, final)
-        done = [final for _, final in self.pending]
-        self.pending = []
-        return done
-
-    def discard(self) -> None:
-        for tmp, _ in self.pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        self.pending = []
-
-
-@contextlib.contextmanager
-def atomic_outputs(out_dir: str | os.PathLike) -> Iterator[_Stage]:
-    """Context manager staging output files; they replace their final names only on success.
-
-    Examples
-    --------
-    >>> with atomic_outputs(tmp_dir) as stage:          # doctest: +SKIP
-    ...     df.to_csv(stage.path("table.csv"))
-    """
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputFileError(f"cannot create output directory {str(out)!r}: {exc.strerror or exc}") from exc
-    stage = _Stage(out)
-    try:
-        yield stage
-        stage.commit()
-    except BaseException:
-        stage.discard()
-        raise
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
@@ -348,62 +296,68 @@ def format_summary(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def write_tables(out: OutputDir, tables: dict[str, pd.DataFrame]) -> None:
+    """Write each table as ``name`` (CSV, UTF-8, ``\\n`` line ends) into a staged run."""
+    for name, df in tables.items():
+        _csv(df, out.path(name))
+
+
 def write_outputs(
     result: AccessResult,
     out_dir: str | os.PathLike,
     *,
     polygons=None,
     maps: bool = True,
-    inputs: dict | None = None,
+    run: Run | None = None,
 ) -> list[Path]:
-    """Write every output of a run into ``out_dir``, atomically (see the module docstring).
+    """Write every output of a run into ``out_dir``, as one unit (see the module docstring).
 
     Parameters
     ----------
     result : AccessResult
     out_dir : str or path-like
-        Created when missing.
+        Created when missing; an existing directory must be empty or hold an earlier run.
     polygons : geopandas.GeoDataFrame, optional
         Commune polygons (:func:`accessibility.communes.load_commune_polygons`) for the
         GeoPackage and maps; communes without one are written and drawn as centre points.
     maps : bool, default True
         Draw the PNG maps.
-    inputs : dict, optional
-        Input file paths, recorded in ``run.json``.
+    run : Run, optional
+        The manifest to write as ``run.json`` (stages ``write`` and ``maps`` are added);
+        ``result.manifest`` when omitted.
 
     Returns
     -------
     list of Path
-        The files written.
+        The files of the run, ``run.json`` last.
 
     Raises
     ------
+    InvalidParameterError
+        ``out_dir`` is a file, or a directory holding files that are not an earlier run.
     InputFileError
-        The output directory cannot be created or written.
+        The outputs cannot be written (permissions, full disk): nothing of the run is left.
     """
+    run = run if run is not None else (result.manifest or Run("compute"))
     try:
-        with atomic_outputs(out_dir) as stage:
-            _csv(result.access, stage.path("access_times.csv"))
-            _csv(result.equipment_times, stage.path("equipment_times.csv"))
-            _csv(result.summary, stage.path("summary.csv"))
-            _csv(result.unplaced, stage.path("unplaced_communes.csv"))
-            _csv(result.poles, stage.path("poles.csv"))
-            _write_gpkg(result, polygons, stage.path("zones_grises.gpkg"))
+        with OutputDir(out_dir) as out:
+            with run.stage("write"):
+                write_tables(out, {
+                    "access_times.csv": result.access,
+                    "equipment_times.csv": result.equipment_times,
+                    "summary.csv": result.summary,
+                    "unplaced_communes.csv": result.unplaced,
+                    "poles.csv": result.poles,
+                })
+                _write_gpkg(result, polygons, out.path("zones_grises.gpkg"))
             if maps:
-                for method in result.parameters["methods"]:
-                    for tier in result.parameters["tiers"]:
-                        plot_map(result, tier, method, stage.path(f"map_{tier}_{method}.png"), polygons=polygons)
-            meta = {
-                "parameters": result.parameters,
-                "inputs": {k: (str(v) if v is not None else None) for k, v in (inputs or {}).items()},
-                "absent_equipments": result.absent_equipments.to_dict(orient="records"),
-                "equipments_not_in_extract": result.equipments_not_in_extract.to_dict(orient="records"),
-                "unplaced_communes": int(len(result.unplaced)),
-            }
-            with open(stage.path("run.json"), "w", encoding="utf-8") as fh:
-                json.dump(meta, fh, ensure_ascii=False, indent=2, default=str)
-                fh.write("\n")
-            names = [final for _, final in stage.pending]
-    except PermissionError as exc:
-        raise InputFileError(f"cannot write into {str(out_dir)!r}: {exc.strerror or exc}") from exc
-    return names
+                with run.stage("maps"):
+                    for method in result.parameters["methods"]:
+                        for tier in result.parameters["tiers"]:
+                            plot_map(result, tier, method, out.path(f"map_{tier}_{method}.png"), polygons=polygons)
+            manifest = run.to_dict()
+            manifest["absent_equipments"] = result.absent_equipments.to_dict(orient="records")
+            manifest["equipments_not_in_extract"] = result.equipments_not_in_extract.to_dict(orient="records")
+            return out.commit(manifest)
+    except OSError as exc:
+        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None

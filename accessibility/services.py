@@ -20,6 +20,7 @@ reported (a warning, and :attr:`EquipmentPresence.absent`) and left out of that 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import unicodedata
@@ -30,7 +31,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .communes import _check_file, map_commune_codes, normalize_codes, read_table, sniff_separator
+from ._io import check_file, line_of, read_table, require_keys, require_numbers
+from .communes import map_commune_codes, normalize_codes
 from .errors import DataFormatError, InvalidParameterError
 from .settings import POLE_SHARE, TIERS, embedded_data_dir
 
@@ -107,10 +109,12 @@ def load_gammes(path: str | os.PathLike | None = None) -> pd.DataFrame:
     InputFileError
         The file does not exist.
     DataFormatError
-        A required column is missing, a gamme is not one of the three, or an equipment appears
-        twice.
+        The file is not a readable CSV or has no row, a required column is missing, an
+        equipment code is empty or appears twice, or a gamme is not one of the three (the
+        message names the file and line).
     """
-    p = _check_file(path if path is not None else default_gammes_path(), "gamme table")
+    what = "gamme table"
+    p = check_file(path if path is not None else default_gammes_path(), what)
     wanted = {
         "equipment": ("code_equipement",),
         "r1": ("regroupement_1",),
@@ -119,34 +123,33 @@ def load_gammes(path: str | os.PathLike | None = None) -> pd.DataFrame:
         "tier": ("gamme",),
         "label": ("libellé équipement", "libelle equipement", "libelle_equipement", "libellé"),
     }
-    df = read_table(p, wanted, "gamme table", str_cols=tuple(wanted), optional=("r2", "r3", "label"))
-    df = df.dropna(subset=["equipment"])
-    df["equipment"] = df["equipment"].str.strip().str.upper()
+    df = read_table(p, wanted, what, optional=("r2", "r3", "label"))
+    require_keys(df, ("equipment", "tier"), p, what, unique=False)
+    df["equipment"] = df["equipment"].astype(str).str.upper()
+    raw_tier = df["tier"].copy()
     df["tier"] = df["tier"].map(_tier_name)
-    bad = ~df["tier"].isin(TIERS)
+    bad = ~df["tier"].isin(TIERS).to_numpy()
     if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise DataFormatError(
-            f"gamme table {str(p)!r}: equipment {df['equipment'][bad].iloc[0]} has gamme "
-            f"{df['tier'][bad].iloc[0]!r}; expected one of proximité, intermédiaire, supérieure"
+            f"{what} {str(p)!r}, line {line_of(i)}: equipment {df['equipment'].iloc[i]} has gamme "
+            f"{raw_tier.iloc[i]!r}; expected one of proximité, intermédiaire, supérieure"
         )
-    if df["equipment"].duplicated().any():
-        raise DataFormatError(
-            f"gamme table {str(p)!r}: equipment {df['equipment'][df['equipment'].duplicated()].iloc[0]} "
-            "appears more than once"
-        )
+    require_keys(df, ("equipment",), p, what)
     regs = [c for c in ("r1", "r2", "r3") if c in df]
-    df["typequ"] = [
+    typequ = [
         tuple(dict.fromkeys(str(v).strip().upper() for v in row if isinstance(v, str) and v.strip()))
         for row in df[regs].itertuples(index=False)
     ]
-    empty = df["typequ"].map(len) == 0
-    df.loc[empty, "typequ"] = df.loc[empty, "equipment"].map(lambda e: (e,))
+    df["typequ"] = [t if t else (e,) for t, e in zip(typequ, df["equipment"])]
     if "label" not in df:
         df["label"] = ""
-    df["label"] = df["label"].fillna("")
+    df["label"] = df["label"].fillna("").astype(object)
     order = {t: i for i, t in enumerate(TIERS)}
     df = df.sort_values("tier", key=lambda s: s.map(order), kind="stable")
-    return df[["equipment", "tier", "label", "typequ"]].reset_index(drop=True)
+    out = df[["equipment", "tier", "label", "typequ"]].reset_index(drop=True)
+    out.attrs["source"] = {"path": str(p.resolve())}
+    return out
 
 
 def harmonize_nomenclature(bpe: pd.DataFrame) -> pd.DataFrame:
@@ -164,14 +167,28 @@ def harmonize_nomenclature(bpe: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _upper(s: pd.Series) -> np.ndarray:
+    """Upper-case text, once per distinct value."""
+    inv, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=False)
+    return np.array([str(u).upper() for u in uniq], dtype=object)[inv]
+
+
 def _finish_counts(df: pd.DataFrame, changes: Mapping[str, str] | None) -> pd.DataFrame:
-    df = df.dropna(subset=["code", "typequ"])
-    df = df.assign(
-        code=map_commune_codes(df["code"], changes),
-        typequ=df["typequ"].astype(str).str.strip().str.upper(),
-    )
+    """Current codes, harmonised types, counts summed per (code, type), sorted by code and type."""
+    df = pd.DataFrame({"code": map_commune_codes(df["code"].to_numpy(object), changes),
+                       "typequ": _upper(df["typequ"]), "nb_equip": df["nb_equip"].to_numpy(np.float64)})
     df = harmonize_nomenclature(df)
-    return df.groupby(["code", "typequ"], as_index=False, sort=True)["nb_equip"].sum()
+    ci, cu = pd.factorize(df["code"].to_numpy(object), sort=True)
+    ti, tu = pd.factorize(df["typequ"].to_numpy(object), sort=True)
+    key = ci.astype(np.int64) * len(tu) + ti
+    ukey, inv = np.unique(key, return_inverse=True)
+    nb = np.bincount(inv, weights=df["nb_equip"].to_numpy(np.float64), minlength=len(ukey))
+    out = pd.DataFrame({
+        "code": np.asarray(cu, dtype=object)[ukey // len(tu)],
+        "typequ": np.asarray(tu, dtype=object)[ukey % len(tu)],
+        "nb_equip": nb,
+    })
+    return out.astype({"code": object, "typequ": object})
 
 
 def load_bpe_counts(
@@ -199,19 +216,30 @@ def load_bpe_counts(
     InputFileError
         The file does not exist.
     DataFormatError
-        ``DEPCOM``, ``TYPEQU`` or ``NB_EQUIP`` is missing, or ``NB_EQUIP`` is not a number.
+        Not a readable CSV or no data row, ``DEPCOM``, ``TYPEQU`` or ``NB_EQUIP`` is missing, a
+        code or type is empty, ``NB_EQUIP`` is not a finite number >= 0, or a commune and type
+        appear twice (the message names the file, line and column).
     """
-    p = _check_file(path if path is not None else default_bpe_path(), "BPE file")
-    df = read_table(p, _BPE_COUNT_COLUMNS, "BPE file", str_cols=("code", "typequ", "nb_equip"))
-    nb = pd.to_numeric(df["nb_equip"].str.replace(",", ".", regex=False).str.strip(), errors="coerce")
-    bad = nb.isna() & df["nb_equip"].notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(
-            f"BPE file {str(p)!r}: NB_EQUIP {df['nb_equip'].iloc[i]!r} (row {i + 2}) is not a number"
-        )
-    df["nb_equip"] = nb.fillna(0.0)
-    return _finish_counts(df, code_changes)
+    from ._io import cached_frame, sha256_file
+
+    what = "BPE file"
+    p = check_file(path if path is not None else default_bpe_path(), what)
+    if code_changes is None:
+        from .communes import default_code_changes_path, load_code_changes
+
+        code_changes = load_code_changes(default_code_changes_path())
+
+    def build() -> pd.DataFrame:
+        df = read_table(p, _BPE_COUNT_COLUMNS, what)
+        require_keys(df, ("code", "typequ"), p, what)
+        df["nb_equip"] = require_numbers(df, "nb_equip", p, what, minimum=0, decimal_comma=True, label="NB_EQUIP")
+        return _finish_counts(df, code_changes)
+
+    changes_key = hashlib.sha256(repr(sorted(code_changes.items())).encode()).hexdigest()
+    nomenclature = repr(NOMENCLATURE_CHANGES)
+    out = cached_frame("bpe-counts", [sha256_file(p), changes_key, nomenclature, "v1"], build)
+    out.attrs["source"] = {"path": str(p.resolve())}
+    return out
 
 
 def load_bpe_points(
@@ -242,25 +270,28 @@ def load_bpe_points(
     DataFormatError
         ``DEPCOM`` or ``TYPEQU`` is missing, or no coordinate pair is present.
     """
-    p = _check_file(path, "BPE file")
-    sep = sniff_separator(p)
-    header = list(pd.read_csv(p, sep=sep, nrows=0).columns)
-    lower = {str(h).lower() for h in header}
-    if all(c.lower() in lower for c in _LAMBERT):
-        wanted = {**{k: v for k, v in _BPE_COUNT_COLUMNS.items() if k != "nb_equip"}, "x": ("LAMBERT_X",), "y": ("LAMBERT_Y",)}
-        crs = "EPSG:2154"
-    else:
-        wanted = {**{k: v for k, v in _BPE_COUNT_COLUMNS.items() if k != "nb_equip"}, "x": _LONLAT[0], "y": _LONLAT[1]}
-        crs = "EPSG:4326"
-        if not any(a.lower() in lower for a in _LONLAT[0]):
+    what = "BPE file"
+    p = check_file(path, what)
+    lam = {"code": ("DEPCOM",), "typequ": ("TYPEQU",), "x": ("LAMBERT_X",), "y": ("LAMBERT_Y",)}
+    wgs = {"code": ("DEPCOM",), "typequ": ("TYPEQU",), "x": _LONLAT[0], "y": _LONLAT[1]}
+    try:
+        df, crs = read_table(p, lam, what), "EPSG:2154"
+    except DataFormatError as exc:
+        if "lacks the column" not in str(exc):
+            raise
+        try:
+            df, crs = read_table(p, wgs, what), "EPSG:4326"
+        except DataFormatError as exc2:
+            if "lacks the column" not in str(exc2):
+                raise
             raise DataFormatError(
-                f"BPE file {str(p)!r} has neither NB_EQUIP (counts per commune) nor coordinates "
-                f"(LAMBERT_X/LAMBERT_Y or LONGITUDE/LATITUDE); its columns are {', '.join(map(str, header))}"
-            )
-    df = read_table(p, wanted, "BPE file", str_cols=("code", "typequ", "x", "y"))
-    x = pd.to_numeric(df["x"].str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
-    y = pd.to_numeric(df["y"].str.replace(",", ".", regex=False), errors="coerce").to_numpy(float)
-    codes = map_commune_codes(df["code"].fillna("").to_numpy(), code_changes)
+                f"{what} {str(p)!r} has neither NB_EQUIP (counts per commune) nor coordinates "
+                f"(LAMBERT_X/LAMBERT_Y or LONGITUDE/LATITUDE) with DEPCOM and TYPEQU"
+            ) from None
+    require_keys(df, ("code", "typequ"), p, what, unique=False)
+    x = require_numbers(df, "x", p, what, allow_missing=True, decimal_comma=True)
+    y = require_numbers(df, "y", p, what, allow_missing=True, decimal_comma=True)
+    codes = map_commune_codes(df["code"].to_numpy(object), code_changes)
     if crs == "EPSG:2154":
         from pyproj import Transformer
 
@@ -269,11 +300,14 @@ def load_bpe_points(
         lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
     else:
         lon, lat = x, y
-    out = pd.DataFrame(
-        {"code": codes, "typequ": df["typequ"].astype(str).str.strip().str.upper(), "lon": lon, "lat": lat}
-    )
-    out = out[df["code"].notna().to_numpy() & df["typequ"].notna().to_numpy()]
-    return harmonize_nomenclature(out).reset_index(drop=True)
+        bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataFormatError(f"{what} {str(p)!r}, line {line_of(i)}: lon={lon[i]}, lat={lat[i]} are not WGS84 degrees")
+    out = pd.DataFrame({"code": codes, "typequ": _upper(df["typequ"]), "lon": lon, "lat": lat})
+    out = harmonize_nomenclature(out).reset_index(drop=True)
+    out.attrs["source"] = {"path": str(p.resolve())}
+    return out
 
 
 def load_bpe(
@@ -294,18 +328,19 @@ def load_bpe(
     InputFileError, DataFormatError
         As the two readers; a file with neither ``NB_EQUIP`` nor coordinates lists what it needs.
     """
-    p = _check_file(path if path is not None else default_bpe_path(), "BPE file")
-    sep = sniff_separator(p)
-    try:
-        header = [str(h).lower() for h in pd.read_csv(p, sep=sep, nrows=0).columns]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"BPE file {str(p)!r} is not a readable CSV file: {exc}") from exc
-    if "nb_equip" in header or not ({"lambert_x", "longitude", "lon"} & set(header)):
+    from ._io import header_line, sniff_separator
+
+    p = check_file(path if path is not None else default_bpe_path(), "BPE file")
+    first = header_line(p, "BPE file")
+    header = {h.strip().strip('"').lower() for h in first.split(sniff_separator(first))}
+    if "nb_equip" in header or not ({"lambert_x", "longitude", "lon"} & header):
         return load_bpe_counts(p, code_changes=code_changes)
     pts = load_bpe_points(p, code_changes=code_changes)
     log.info("geolocated BPE %s: %d equipments, counted per commune (centre-to-centre times)", p, len(pts))
     counts = pts.groupby(["code", "typequ"], as_index=False, sort=True).size()
-    return counts.rename(columns={"size": "nb_equip"}).astype({"nb_equip": float})
+    out = counts.rename(columns={"size": "nb_equip"}).astype({"nb_equip": float})
+    out.attrs["source"] = {"path": str(p.resolve())}
+    return out
 
 
 @dataclass(frozen=True)
@@ -383,7 +418,7 @@ def equipment_presence(
             row.equipment, row.label or "?", row.tier, "+".join(row.typequ),
         )
     g = g[has].reset_index(drop=True)
-    codes = np.asarray(normalize_codes(list(codes)), dtype=object)
+    codes = np.asarray(normalize_codes(np.asarray(codes, dtype=object)), dtype=object)
     row_of = pd.Index(codes)
     if row_of.has_duplicates:
         raise InvalidParameterError("commune codes must be unique")

@@ -1,13 +1,18 @@
 """Car times from communes to the services of each gamme, and the zones grises.
 
-Two levels, as everywhere in the package:
+A run of :func:`compute_access` is a short pipeline of named steps, each a function a test can
+call alone and the other commands reuse:
 
-- the **numpy core**, :func:`nearest_equipment_times`: given origins and places snapped onto the
-  graph and a place × equipment presence matrix, the time from every origin to the nearest
-  place having each equipment (one multi-source search per equipment, or one origin × place
-  matrix, whichever needs fewer searches), then :func:`mean_minutes` and the zone grise flags;
-- the **table level**, :func:`compute_access`: commune table + BPE + gammes in, the tables of the
-  SDAASP diagnostic out (:class:`AccessResult`).
+1. :func:`check_access_options` — validated options (tiers, methods, thresholds, départements);
+2. :func:`place_communes` — every commune of the table put on the graph once
+   (:class:`~accessibility.places.Places`): the *servers* (placed communes anywhere in the
+   extract) and the *origins* (the communes of the chosen départements, placed or not);
+3. :func:`gamme_presence` — which server has which equipment of the gammes, and the pôles;
+4. :func:`route_to_equipments` — the time from every origin to the nearest server having each
+   equipment (the numpy core :func:`nearest_equipment_times`), origins that cannot reach a
+   service marked ``unreachable``;
+5. :func:`access_table`, :func:`equipment_table`, :func:`poles_table`, :func:`summarize` — the
+   tables of the SDAASP diagnostic (:class:`AccessResult`).
 
 Definitions (INSEE, SDAASP diagnostics):
 
@@ -22,33 +27,45 @@ Definitions (INSEE, SDAASP diagnostics):
 Services anywhere in the road extract count (a commune of a neighbouring département can serve);
 the communes analysed are those of the chosen départements. A commune that cannot be placed on
 the network (no centre, outside the extract, too far from any road, unreachable) gets NaN
-minutes, is listed with the reason, and is left out of every count.
+minutes, is listed with the reason, and is left out of every count. A figure that cannot be
+measured is an error (a gamme with no equipment in the BPE or in the extract), never a 0.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataFormatError, InvalidParameterError, NoCommuneError
+from .errors import DataFormatError, InvalidParameterError, NoCommuneError, NoServiceError
 from .graph import Graph
-from .routing import nearest_place, place_matrix, snap_points
-from .routing.snap import Snapped, subset_snapped
+from .places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places  # noqa: F401 - reasons re-exported
+from .routing import nearest_place, place_matrix
+from .runs import Run
 from .services import EquipmentPresence, equipment_presence, pole_mask
 from .settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
 
 __all__ = [
     "METHODS",
     "STRATEGIES",
+    "AccessOptions",
+    "check_access_options",
+    "CommunePlacement",
+    "place_communes",
+    "GammePresence",
+    "gamme_presence",
+    "EquipmentTimes",
+    "route_to_equipments",
     "nearest_equipment_times",
     "mean_minutes",
     "zone_grise",
     "parse_departements",
+    "access_table",
+    "equipment_table",
+    "poles_table",
     "AccessResult",
     "compute_access",
     "summarize",
@@ -61,12 +78,6 @@ METHODS: tuple[str, ...] = ("mean", "pole")
 #: How the per-equipment times are computed (see :func:`nearest_equipment_times`).
 STRATEGIES: tuple[str, ...] = ("auto", "search", "matrix")
 
-# reasons a commune is not placed
-NO_CENTRE = "no centre"
-OUTSIDE = "outside the road extract"
-TOO_FAR = "too far from any road"
-UNREACHABLE = "unreachable"
-
 
 # --------------------------------------------------------------------------------------------
 # numpy core
@@ -75,117 +86,117 @@ UNREACHABLE = "unreachable"
 
 def nearest_equipment_times(
     graph: Graph,
-    origins: Snapped,
-    places: Snapped,
+    origins: Places,
+    servers: Places,
     present: np.ndarray,
     *,
-    origin_place: np.ndarray | None = None,
     strategy: str = "auto",
     progress: bool | None = False,
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Time from every origin to the nearest place having each equipment.
+    """Time from every origin to the nearest server having each equipment.
 
     Parameters
     ----------
     graph : Graph
-    origins, places : Snapped
-        Commune centres snapped onto ``graph``; places that did not snap are ignored.
-    present : np.ndarray of bool, shape (len(places), m)
-        Place ``p`` has equipment ``j``.
-    origin_place : np.ndarray of int, shape (len(origins),), optional
-        Position in ``places`` of each origin's own commune (-1 if none). Where that commune
-        has the equipment the time is 0 and the nearest place is itself: centre to centre, the
-        same centre (the two access legs are not counted).
+    origins, servers : Places
+        Put on ``graph``; places not placed are ignored (their times are ``inf``). An origin
+        that is also a server (same id) and has the equipment is at 0 from it: centre to
+        centre, the same centre (the two access legs are not counted).
+    present : np.ndarray of bool, shape (len(servers), m)
+        Server ``p`` has equipment ``j``.
     strategy : {"auto", "search", "matrix"}
-        ``search``: one multi-source search per equipment from the places having it (on the
-        reverse graph), ``m`` searches. ``matrix``: one origin × place matrix (``len(origins)``
+        ``search``: one multi-source search per equipment from the servers having it (on the
+        reverse graph), ``m`` searches. ``matrix``: one origin × server matrix (``len(origins)``
         searches, parallel over numba's threads), then a minimum per equipment. ``auto`` picks
-        the cheaper from the counts: on the embedded extract, 360 communes and 110 equipments,
-        ``search`` takes 0.4 s and ``matrix`` 0.6 s on 2 cores.
+        the cheaper from the counts (a matrix row costs about 0.8 of a search, measured on the
+        embedded extract).
     progress : bool or None, default False
         Show a tqdm bar over equipments on stderr (None: only on a terminal).
 
     Returns
     -------
     time_s : np.ndarray of float64, shape (len(origins), m)
-        Seconds; ``inf`` when the origin did not snap, no place has the equipment, or it is
+        Seconds; ``inf`` when the origin is not placed, no server has the equipment, or it is
         unreachable.
     nearest : np.ndarray of int64, shape (len(origins), m)
-        Position in ``places`` of the nearest place having the equipment, -1 where ``inf``.
+        Row in ``servers`` of the nearest server having the equipment, -1 where ``inf``.
     strategy : str
         The strategy used (``search`` or ``matrix``).
 
     Raises
     ------
     InvalidParameterError
-        Shapes disagree or the strategy is unknown.
+        Shapes disagree, places of the wrong type, or the strategy is unknown.
     """
     from tqdm.auto import tqdm
 
+    for what, x in (("origins", origins), ("servers", servers)):
+        if not isinstance(x, Places):
+            raise InvalidParameterError(f"{what} must be accessibility Places, got {type(x).__name__}")
     present = np.asarray(present, dtype=bool)
-    if present.ndim != 2 or present.shape[0] != len(places):
+    if present.ndim != 2 or present.shape[0] != len(servers):
         raise InvalidParameterError(
-            f"present must have shape (len(places)={len(places)}, m), got {present.shape}"
+            f"present must have shape (len(servers)={len(servers)}, m), got {present.shape}"
         )
     if strategy not in STRATEGIES:
         raise InvalidParameterError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
     n, m = len(origins), present.shape[1]
-    if origin_place is None:
-        origin_place = np.full(n, -1, dtype=np.int64)
-    origin_place = np.asarray(origin_place, dtype=np.int64)
-    if origin_place.shape != (n,):
-        raise InvalidParameterError(f"origin_place must have shape ({n},), got {origin_place.shape}")
-    usable = present & places.ok[:, None]
+    usable = present & servers.placed[:, None]
     if strategy == "auto":
-        # measured on the embedded extract (2 cores): a multi-source search and a matrix row
-        # cost about the same (a matrix row ~0.8 of a search); matrix rows run in parallel.
         from numba import get_num_threads
 
-        n_ok = int(origins.ok.sum())
-        strategy = "matrix" if 0.8 * n_ok / get_num_threads() < int(usable.any(axis=0).sum()) else "search"
+        strategy = "matrix" if 0.8 * origins.n_placed / get_num_threads() < int(usable.any(axis=0).sum()) else "search"
     time_s = np.full((n, m), np.inf)
     nearest = np.full((n, m), -1, dtype=np.int64)
     bar = tqdm(total=m, desc="equipments", unit="eq", disable=(None if progress is None else not progress), leave=False)
     try:
         if strategy == "matrix":
-            ok_o = np.flatnonzero(origins.ok)
-            ok_p = np.flatnonzero(places.ok)
-            mat = np.full((n, len(places)), np.inf)
-            if len(ok_o) and len(ok_p):
-                bar.set_description("origin x place matrix")
-                mat[np.ix_(ok_o, ok_p)] = place_matrix(
-                    graph, subset_snapped(origins, ok_o), subset_snapped(places, ok_p)
-                )
-            bar.set_description("equipments")
-            for j in range(m):
-                cols = np.flatnonzero(usable[:, j])
-                if len(cols):
-                    sub = mat[:, cols]
-                    k = np.argmin(sub, axis=1)
-                    t = sub[np.arange(n), k]
-                    time_s[:, j] = t
-                    nearest[:, j] = np.where(np.isfinite(t), cols[k], -1)
-                bar.update()
+            _by_matrix(graph, origins, servers, usable, time_s, nearest, bar)
         else:
-            for j in range(m):
-                cols = np.flatnonzero(usable[:, j])
-                if len(cols):
-                    t, k = nearest_place(graph, origins, subset_snapped(places, cols))
-                    time_s[:, j] = t
-                    nearest[:, j] = np.where(k >= 0, cols[np.maximum(k, 0)], -1)
-                bar.update()
+            _by_search(graph, origins, servers, usable, time_s, nearest, bar)
     finally:
         bar.close()
     # a commune having the equipment: 0, itself
-    own = (origin_place >= 0) & origins.ok
-    oi = np.flatnonzero(own)
-    has = usable[origin_place[oi]]
-    r, c = np.nonzero(has)
+    own = servers.row_of(origins.ids, missing="ignore")
+    oi = np.flatnonzero((own >= 0) & origins.placed)
+    r, c = np.nonzero(usable[own[oi]])
     time_s[oi[r], c] = 0.0
-    nearest[oi[r], c] = origin_place[oi[r]]
-    time_s[~origins.ok] = np.inf
-    nearest[~origins.ok] = -1
+    nearest[oi[r], c] = own[oi[r]]
+    time_s[~origins.placed] = np.inf
+    nearest[~origins.placed] = -1
     return time_s, nearest, strategy
+
+
+def _by_search(graph, origins, servers, usable, time_s, nearest, bar) -> None:
+    """One multi-source search per equipment column, from the servers having it."""
+    for j in range(usable.shape[1]):
+        cols = np.flatnonzero(usable[:, j])
+        if len(cols):
+            t, k = nearest_place(graph, origins.snapped, servers.snapped.take(cols))
+            time_s[:, j] = t
+            nearest[:, j] = np.where(k >= 0, cols[np.maximum(k, 0)], -1)
+        bar.update()
+
+
+def _by_matrix(graph, origins, servers, usable, time_s, nearest, bar) -> None:
+    """One origin × server matrix, then a minimum per equipment column."""
+    n = len(origins)
+    ok_o = np.flatnonzero(origins.placed)
+    ok_p = np.flatnonzero(servers.placed)
+    mat = np.full((n, len(servers)), np.inf)
+    if len(ok_o) and len(ok_p):
+        bar.set_description("origin x server matrix")
+        mat[np.ix_(ok_o, ok_p)] = place_matrix(graph, origins.snapped.take(ok_o), servers.snapped.take(ok_p))
+    bar.set_description("equipments")
+    for j in range(usable.shape[1]):
+        cols = np.flatnonzero(usable[:, j])
+        if len(cols):
+            sub = mat[:, cols]
+            k = np.argmin(sub, axis=1)
+            t = sub[np.arange(n), k]
+            time_s[:, j] = t
+            nearest[:, j] = np.where(np.isfinite(t), cols[k], -1)
+        bar.update()
 
 
 def mean_minutes(time_s: np.ndarray) -> np.ndarray:
@@ -211,6 +222,12 @@ def zone_grise(minutes: np.ndarray, threshold_min: float) -> np.ndarray:
     """
     m = np.asarray(minutes, dtype=np.float64)
     return np.isfinite(m) & (m > threshold_min)
+
+
+# --------------------------------------------------------------------------------------------
+# table level
+# --------------------------------------------------------------------------------------------
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,6 +287,367 @@ def _thresholds(thresholds_min: Mapping[str, float] | Sequence[float] | None) ->
     return out
 
 
+
+# --------------------------------------------------------------------------------------------
+# the steps of a run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessOptions:
+    """Validated options of a zones grises run (see :func:`compute_access`)."""
+
+    departements: tuple[str, ...]
+    tiers: tuple[str, ...]
+    methods: tuple[str, ...]
+    thresholds_min: dict
+    pole_share: float
+    max_distance_m: float
+    strategy: str
+
+    def as_parameters(self) -> dict:
+        """For the run manifest."""
+        return {
+            "departements": list(self.departements),
+            "tiers": list(self.tiers),
+            "methods": list(self.methods),
+            "thresholds_min": {t: self.thresholds_min[t] for t in self.tiers},
+            "pole_share": self.pole_share,
+            "max_distance_m": self.max_distance_m,
+            "strategy": self.strategy,
+        }
+
+
+def _choices(values, valid: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = (values,)
+    try:
+        out = tuple(dict.fromkeys(values))
+    except TypeError:
+        raise InvalidParameterError(f"{what}s must be a sequence of names, got {values!r}") from None
+    bad = [v for v in out if v not in valid]
+    if bad or not out:
+        raise InvalidParameterError(f"unknown {what} {bad[0] if bad else ''!r}; valid {what}s are {', '.join(valid)}")
+    return out
+
+
+def check_access_options(
+    *,
+    departements=DEFAULT_DEPARTEMENTS,
+    tiers=TIERS,
+    methods=("mean",),
+    thresholds_min=None,
+    pole_share=POLE_SHARE,
+    max_distance_m=SNAP_MAX_DISTANCE_M,
+    strategy="auto",
+) -> AccessOptions:
+    """Check every option before any work; see :func:`compute_access` for their meaning.
+
+    Raises
+    ------
+    InvalidParameterError
+        The first bad option, named with its value.
+    """
+    tiers = _choices(tiers, TIERS, "tier")
+    methods = _choices(methods, METHODS, "method")
+    thr = _thresholds(thresholds_min)
+    if isinstance(pole_share, bool) or not isinstance(pole_share, (int, float, np.floating)) or not (0.0 < pole_share <= 1.0):
+        raise InvalidParameterError(f"pole share must be in (0, 1], got {pole_share!r}")
+    if isinstance(max_distance_m, bool) or not isinstance(max_distance_m, (int, float, np.floating)) or not (0 <= max_distance_m < np.inf):
+        raise InvalidParameterError(f"max_distance_m must be a number of metres >= 0, got {max_distance_m!r}")
+    if strategy not in STRATEGIES:
+        raise InvalidParameterError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
+    return AccessOptions(parse_departements(departements), tiers, methods, thr, float(pole_share),
+                         float(max_distance_m), strategy)
+
+
+@dataclass(frozen=True)
+class CommunePlacement:
+    """The communes of a run on the graph.
+
+    Attributes
+    ----------
+    servers : Places
+        Every commune placed on the graph: any of them can serve.
+    origins : Places
+        The communes analysed (those of the départements), placed or not, in table order.
+    """
+
+    servers: Places
+    origins: Places
+
+
+def place_communes(graph: Graph, communes: pd.DataFrame, opts: AccessOptions) -> CommunePlacement:
+    """Put the communes on the graph, once: servers and origins (see :class:`CommunePlacement`).
+
+    Raises
+    ------
+    NoCommuneError
+        A département has no commune in the table, or no commune analysed can be placed.
+    """
+    if not isinstance(communes, pd.DataFrame):
+        raise InvalidParameterError(f"communes must be a pandas DataFrame (load_communes), got {type(communes).__name__}")
+    miss = [c for c in ("code", "nom", "departement", "population", "lon", "lat") if c not in communes]
+    if miss:
+        raise DataFormatError(f"commune table lacks column(s) {', '.join(miss)}")
+    deps = opts.departements
+    present = set(communes["departement"].astype(str))
+    unknown = [d for d in deps if d not in present]
+    if unknown:
+        raise NoCommuneError(
+            f"no commune of département(s) {', '.join(unknown)} in the commune table "
+            f"({len(communes):,} communes): check --departement or --communes"
+        )
+    places = Places.from_communes(graph, communes.reset_index(drop=True), max_distance_m=opts.max_distance_m)
+    is_origin = np.isin(places.attrs["departement"].astype(str), deps)
+    origins = places.take(is_origin)
+    if origins.n_placed == 0:
+        counts = pd.Series(origins.reason).value_counts().to_dict()
+        raise NoCommuneError(
+            f"none of the {len(origins):,} communes of département(s) {', '.join(deps)} can be placed "
+            f"on the road extract ({', '.join(f'{v} {k}' for k, v in counts.items())}): give an --osm "
+            "extract that covers them"
+        )
+    return CommunePlacement(servers=places.placed_only(), origins=origins)
+
+
+@dataclass(frozen=True)
+class GammePresence:
+    """Equipments of the gammes among the servers, and the pôles.
+
+    Attributes
+    ----------
+    presence : EquipmentPresence
+        Rows are the servers.
+    found : np.ndarray of bool
+        Equipments (columns of ``presence``) that some server has.
+    poles : dict tier -> np.ndarray of bool
+        Pôles of each tier among the servers.
+    not_in_extract : pandas.DataFrame
+        Equipments of the vintage that no server has: ``equipment, tier, label``.
+    """
+
+    presence: EquipmentPresence
+    found: np.ndarray
+    poles: dict
+    not_in_extract: pd.DataFrame
+
+
+def gamme_presence(bpe: pd.DataFrame, gammes: pd.DataFrame, servers: Places, opts: AccessOptions) -> GammePresence:
+    """Which server has which equipment of the chosen gammes, and the pôles of each.
+
+    Raises
+    ------
+    NoServiceError
+        A gamme has no equipment in the BPE file, or none of its equipments is in any commune of
+        the road extract: nothing could be measured for it.
+    """
+    pres = equipment_presence(bpe, gammes, servers.ids, tiers=opts.tiers)
+    for t in opts.tiers:
+        if len(pres.of_tier(t)) == 0:
+            n_gamme = int((gammes["tier"] == t).sum())
+            raise NoServiceError(
+                f"gamme {t}: none of its {n_gamme} equipments is in the BPE file"
+                + (" (the gamme table lists none)" if n_gamme == 0 else " with a count above 0")
+                + ": nothing to measure; check --bpe and --gammes"
+            )
+    found = pres.present.any(axis=0)
+    for t in opts.tiers:
+        if not found[pres.of_tier(t)].any():
+            raise NoServiceError(
+                f"gamme {t}: no commune of the road extract has any of its equipments: nothing to "
+                "measure; is the BPE file of another area or are the commune codes of another COG?"
+            )
+    not_in_extract = pd.DataFrame(
+        {"equipment": pres.equipment[~found], "tier": pres.tier[~found], "label": pres.label[~found]}
+    )
+    for row in not_in_extract.itertuples():
+        log.warning(
+            "no commune of the road extract has equipment %s (%s, %s): left out of the %s mean",
+            row.equipment, row.label, row.tier, row.tier,
+        )
+    poles = {t: pole_mask(pres.present[:, pres.of_tier(t)], share=opts.pole_share) for t in opts.tiers}
+    for t in opts.tiers:
+        if "pole" in opts.methods and not poles[t].any():
+            log.warning("no pôle of gamme %s (share %.2f) in the extract: pole times are NaN", t, opts.pole_share)
+    return GammePresence(presence=pres, found=found, poles=poles, not_in_extract=not_in_extract)
+
+
+@dataclass(frozen=True)
+class EquipmentTimes:
+    """Times from the origins to the nearest server having each found equipment, and to the pôles.
+
+    Attributes
+    ----------
+    origins : Places
+        The origins, those that cannot reach every service marked ``unreachable``.
+    equipment : np.ndarray of int
+        Columns of the presence matrix that were routed (the found equipments), in order.
+    time_s, nearest : np.ndarray, shape (len(origins), len(equipment))
+        Seconds (``inf`` when not placed) and server rows (-1).
+    pole_time_s, pole_nearest : np.ndarray, shape (len(origins), len(tiers))
+        The same for the nearest pôle of each tier (empty columns without the pole method).
+    strategy : str
+    """
+
+    origins: Places
+    equipment: np.ndarray
+    time_s: np.ndarray
+    nearest: np.ndarray
+    pole_time_s: np.ndarray
+    pole_nearest: np.ndarray
+    strategy: str
+
+
+def route_to_equipments(
+    graph: Graph, placement: CommunePlacement, gp: GammePresence, opts: AccessOptions, *, progress=False
+) -> EquipmentTimes:
+    """Route every origin to the nearest server having each found equipment (and pôle).
+
+    Origins placed but unable to reach some service that exists are marked ``unreachable`` and
+    their times dropped (they are left out of the counts).
+    """
+    eq_idx = np.flatnonzero(gp.found)
+    cols = [gp.presence.present[:, eq_idx]]
+    with_poles = "pole" in opts.methods
+    if with_poles:
+        cols.append(np.column_stack([gp.poles[t] for t in opts.tiers]))
+    present = np.concatenate(cols, axis=1)
+    origins = placement.origins
+    time_s, nearest, used = nearest_equipment_times(
+        graph, origins, placement.servers, present, strategy=opts.strategy, progress=progress
+    )
+    n_eq = len(eq_idx)
+    unreach = origins.placed & ~np.isfinite(time_s[:, :n_eq]).all(axis=1)
+    if with_poles:
+        pole_cols = n_eq + np.asarray([k for k, t in enumerate(opts.tiers) if gp.poles[t].any()], dtype=np.int64)
+        if len(pole_cols):
+            unreach |= origins.placed & ~np.isfinite(time_s[:, pole_cols]).all(axis=1)
+    if unreach.any():
+        log.warning("%d communes are placed on the network but cannot reach every service", int(unreach.sum()))
+        origins = origins.mark(unreach, UNREACHABLE)
+        time_s[unreach] = np.inf
+        nearest[unreach] = -1
+    n_t = len(opts.tiers) if with_poles else 0
+    return EquipmentTimes(
+        origins=origins, equipment=eq_idx, time_s=time_s[:, :n_eq], nearest=nearest[:, :n_eq],
+        pole_time_s=time_s[:, n_eq:n_eq + n_t], pole_nearest=nearest[:, n_eq:n_eq + n_t], strategy=used,
+    )
+
+
+def _origin_frame(origins: Places) -> pd.DataFrame:
+    return pd.DataFrame({
+        "code": origins.ids,
+        "nom": origins.names,
+        "departement": origins.attrs["departement"],
+        "population": _population(origins.population),
+    })
+
+
+def _population(pop: np.ndarray):
+    """Inhabitants as a nullable integer column (empty when unknown)."""
+    out = pd.array(np.where(np.isnan(pop), 0, np.round(pop)).astype(np.int64), dtype="Int64")
+    out[np.isnan(pop)] = pd.NA
+    return out
+
+
+def access_table(et: EquipmentTimes, gp: GammePresence, servers: Places, opts: AccessOptions) -> pd.DataFrame:
+    """One row per analysed commune, tier and method (see :attr:`AccessResult.access`)."""
+    origins = et.origins
+    o = _origin_frame(origins)
+    n_o = len(origins)
+    placed = origins.placed
+    minutes_eq = np.where(np.isfinite(et.time_s), et.time_s / 60.0, np.nan)
+    tier_of_col = gp.presence.tier[et.equipment]
+    own = servers.row_of(origins.ids, missing="ignore")
+    frames = []
+    for method in opts.methods:
+        for k, t in enumerate(opts.tiers):
+            cols_t = np.flatnonzero(tier_of_col == t)
+            near_pole = np.full(n_o, None, dtype=object)
+            if method == "mean":
+                minutes = minutes_eq[:, cols_t].mean(axis=1) if len(cols_t) else np.full(n_o, np.nan)
+            else:
+                pt, pn = et.pole_time_s[:, k], et.pole_nearest[:, k]
+                minutes = np.where(np.isfinite(pt), pt / 60.0, np.nan)
+                near_pole[pn >= 0] = servers.ids[pn[pn >= 0]]
+            minutes = np.where(placed, minutes, np.nan)
+            own_pole = np.zeros(n_o, dtype=bool)
+            own_pole[own >= 0] = gp.poles[t][own[own >= 0]]
+            f = o.copy()
+            f["tier"] = t
+            f["method"] = method
+            f["minutes"] = np.round(minutes, 2)
+            f["threshold_min"] = opts.thresholds_min[t]
+            zg = pd.array(zone_grise(f["minutes"].to_numpy(float), opts.thresholds_min[t]), dtype="boolean")
+            zg[~np.isfinite(f["minutes"].to_numpy(float))] = pd.NA
+            # decided on the rounded minutes shown in the table, so the file is consistent
+            f["zone_grise"] = zg
+            f["nearest_pole"] = pd.array(near_pole, dtype="string")
+            f["pole"] = own_pole
+            f["equipments"] = len(cols_t)
+            f["placed"] = placed
+            frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def equipment_table(et: EquipmentTimes, gp: GammePresence, servers: Places) -> pd.DataFrame:
+    """Commune × equipment minutes, long format (see :attr:`AccessResult.equipment_times`).
+
+    Equipments that no server has are listed with empty minutes.
+    """
+    origins = et.origins
+    n_o = len(origins)
+    pres = gp.presence
+    missing = np.flatnonzero(~gp.found)
+    all_eq = np.concatenate([et.equipment, missing])
+    minutes = np.where(np.isfinite(et.time_s), et.time_s / 60.0, np.nan)
+    all_min = np.concatenate([minutes, np.full((n_o, len(missing)), np.nan)], axis=1)
+    all_near = np.concatenate([et.nearest, np.full((n_o, len(missing)), -1)], axis=1)
+    order = np.argsort(all_eq, kind="stable")
+    all_eq, all_min, all_near = all_eq[order], all_min[:, order], all_near[:, order]
+    near_code = np.full(all_near.shape, None, dtype=object)
+    near_code[all_near >= 0] = servers.ids[all_near[all_near >= 0]]
+    m_eq = len(all_eq)
+    return pd.DataFrame(
+        {
+            "code": np.repeat(origins.ids, m_eq),
+            "nom": np.repeat(origins.names, m_eq),
+            "departement": np.repeat(origins.attrs["departement"], m_eq),
+            "tier": np.tile(pres.tier[all_eq], n_o),
+            "equipment": np.tile(pres.equipment[all_eq], n_o),
+            "label": np.tile(pres.label[all_eq], n_o),
+            "minutes": np.round(all_min.ravel(), 2),
+            "nearest": pd.array(near_code.ravel(), dtype="string"),
+        }
+    )
+
+
+def poles_table(gp: GammePresence, servers: Places, opts: AccessOptions) -> pd.DataFrame:
+    """Pôles of each tier in the whole extract (see :attr:`AccessResult.poles`)."""
+    pres = gp.presence
+    frames = []
+    for t in opts.tiers:
+        cols_t = pres.of_tier(t)
+        pm = gp.poles[t]
+        cnt = pres.present[pm][:, cols_t].sum(axis=1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "code": servers.ids[pm],
+                    "nom": servers.names[pm],
+                    "departement": servers.attrs["departement"][pm],
+                    "tier": t,
+                    "lon": servers.lon[pm],
+                    "lat": servers.lat[pm],
+                    "equipments": cnt.astype(np.int64),
+                    "share": np.round(cnt / max(len(cols_t), 1), 3),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 @dataclass(frozen=True)
 class AccessResult:
     """What :func:`compute_access` returns: the tables of the diagnostic.
@@ -300,7 +678,9 @@ class AccessResult:
         Equipments of the vintage that no placed commune of the extract has (left out of the
         mean, their times are NaN): ``equipment, tier, label``.
     parameters : dict
-        Départements, tiers, methods, thresholds, pole share, snap distance, strategy, timings.
+        Départements, tiers, methods, thresholds, pole share, snap distance, strategy.
+    manifest : Run
+        What the run read, used, counted, warned and how long each stage took (``run.json``).
     """
 
     access: pd.DataFrame
@@ -312,6 +692,7 @@ class AccessResult:
     absent_equipments: pd.DataFrame
     equipments_not_in_extract: pd.DataFrame
     parameters: dict = field(default_factory=dict)
+    manifest: Run | None = None
 
 
 def summarize(access: pd.DataFrame) -> pd.DataFrame:
@@ -327,15 +708,20 @@ def summarize(access: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``departement, tier, method, threshold_min, communes, communes_zone_grise, population,
         population_zone_grise, share_population_zone_grise`` (percent of the placed
-        population), ``communes_unplaced, population_unplaced``. Counts cover placed communes
-        only.
+        population), ``communes_unplaced, population_unplaced, communes_population_unknown``.
+        Counts cover placed communes only; inhabitants cover communes of known population
+        (``communes_population_unknown`` counts the others, placed or not). The share is empty
+        when no inhabitant is counted.
     """
     a = access.copy()
     a["zg"] = a["zone_grise"].fillna(False).astype(bool)
     a["pl"] = a["placed"].astype(bool)
-    a["pop_pl"] = np.where(a["pl"], a["population"], 0)
-    a["pop_zg"] = np.where(a["zg"], a["population"], 0)
-    a["pop_un"] = np.where(a["pl"], 0, a["population"])
+    pop = a["population"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    a["pop_unknown"] = np.isnan(pop)
+    pop = np.nan_to_num(pop, nan=0.0)
+    a["pop_pl"] = np.where(a["pl"], pop, 0)
+    a["pop_zg"] = np.where(a["zg"], pop, 0)
+    a["pop_un"] = np.where(a["pl"], 0, pop)
     order = {t: i for i, t in enumerate(TIERS)}
     g = a.groupby(["departement", "tier", "method"], sort=False)
     s = g.agg(
@@ -346,11 +732,13 @@ def summarize(access: pd.DataFrame) -> pd.DataFrame:
         population_zone_grise=("pop_zg", "sum"),
         communes_unplaced=("pl", lambda x: int((~x).sum())),
         population_unplaced=("pop_un", "sum"),
+        communes_population_unknown=("pop_unknown", "sum"),
     ).reset_index()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = 100.0 * s["population_zone_grise"] / s["population"].where(s["population"] > 0)
     s.insert(8, "share_population_zone_grise", share.round(2))
-    for c in ("communes", "communes_zone_grise", "population", "population_zone_grise", "communes_unplaced", "population_unplaced"):
+    for c in ("communes", "communes_zone_grise", "population", "population_zone_grise", "communes_unplaced",
+              "population_unplaced", "communes_population_unknown"):
         s[c] = s[c].astype(np.int64)
     s = s.sort_values(
         ["departement", "method", "tier"], key=lambda c: c.map(order) if c.name == "tier" else c, kind="stable"
@@ -372,8 +760,12 @@ def compute_access(
     max_distance_m: float = SNAP_MAX_DISTANCE_M,
     strategy: str = "auto",
     progress: bool | None = False,
+    run: Run | None = None,
 ) -> AccessResult:
     """Times from the communes of ``departements`` to the services of each gamme; zones grises.
+
+    The steps (see the module docstring): :func:`check_access_options`,
+    :func:`place_communes`, :func:`gamme_presence`, :func:`route_to_equipments`, then the tables.
 
     Parameters
     ----------
@@ -387,7 +779,7 @@ def compute_access(
     gammes : pandas.DataFrame
         Gamme table (:func:`accessibility.services.load_gammes`).
     departements : sequence of str or str, default 04 and 05
-        Départements analysed (``"04,05"`` is accepted).
+        Départements analysed (``"04,05"`` is accepted); each must have communes in the table.
     tiers : sequence of str, default all three
         Subset of :data:`~accessibility.settings.TIERS`.
     methods : sequence of str, default ("mean",)
@@ -402,6 +794,9 @@ def compute_access(
         See :func:`nearest_equipment_times`.
     progress : bool or None
         Progress bar on stderr (None: only on a terminal).
+    run : Run, optional
+        Manifest to fill (stages ``place``, ``route``, ``tables``, parameters, warnings,
+        counts); a new one when omitted. Returned as ``result.manifest``.
 
     Returns
     -------
@@ -410,266 +805,74 @@ def compute_access(
     Raises
     ------
     InvalidParameterError
-        Unknown tier or method, bad thresholds, pole share or département code.
+        Unknown tier or method, bad thresholds, pole share or département code, or inputs of the
+        wrong type.
     NoCommuneError
-        No commune of ``departements`` in the commune table, or none of them placed on the
-        road extract.
+        A département has no commune in the commune table, or none of the communes analysed can
+        be placed on the road extract.
+    NoServiceError
+        A gamme has no equipment in the BPE file or in the extract (nothing to measure).
     DataFormatError
         A table lacks a required column.
     """
-    t0 = time.perf_counter()
-    tiers = tuple(dict.fromkeys(tiers))
-    bad = [t for t in tiers if t not in TIERS]
-    if bad or not tiers:
-        raise InvalidParameterError(f"unknown tier {bad[0] if bad else ''!r}; valid tiers are {', '.join(TIERS)}")
-    methods = tuple(dict.fromkeys(methods))
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise InvalidParameterError(f"unknown method {bad[0] if bad else ''!r}; valid methods are {', '.join(METHODS)}")
-    thr = _thresholds(thresholds_min)
-    if not (0.0 < pole_share <= 1.0):
-        raise InvalidParameterError(f"pole share must be in (0, 1], got {pole_share!r}")
-    deps = parse_departements(departements)
-    miss = [c for c in ("code", "nom", "departement", "population", "lon", "lat") if c not in communes]
-    if miss:
-        raise DataFormatError(f"commune table lacks column(s) {', '.join(miss)}")
+    from .routing.dijkstra import check_graph_arg
 
-    com = communes.reset_index(drop=True)
-    is_origin = com["departement"].isin(deps).to_numpy()
-    if not is_origin.any():
-        raise NoCommuneError(
-            f"no commune of département(s) {', '.join(deps)} in the commune table "
-            f"({len(com):,} communes): check --departement or --communes"
-        )
-    lon = com["lon"].to_numpy(float)
-    lat = com["lat"].to_numpy(float)
-    has_centre = np.isfinite(lon) & np.isfinite(lat)
-    # graph bounding box, widened by the snap distance (degrees, generously)
-    xs, ys = graph.x, graph.y
-    pad_lat = max_distance_m / 111_000.0 + 1e-6
-    pad_lon = pad_lat / max(np.cos(np.radians(np.nanmax(np.abs(ys)) if len(ys) else 0.0)), 0.1)
-    inside = has_centre & (lon >= xs.min() - pad_lon) & (lon <= xs.max() + pad_lon) & (lat >= ys.min() - pad_lat) & (lat <= ys.max() + pad_lat)
-    cand = np.flatnonzero(inside | (is_origin & has_centre))
-    snapped = snap_points(graph, lon[cand], lat[cand], max_distance_m=max_distance_m)
-    dist = np.full(len(com), np.nan)
-    dist[cand] = snapped.distance_m
-    ok_all = np.zeros(len(com), dtype=bool)
-    ok_all[cand] = snapped.ok
-    reason = np.full(len(com), "", dtype=object)
-    reason[~has_centre] = NO_CENTRE
-    reason[has_centre & ~inside] = OUTSIDE
-    too_far = has_centre & inside & ~ok_all
-    reason[too_far] = TOO_FAR
-    # an origin far outside the box that still snapped (box test is approximate): trust the snap
-    reason[ok_all] = ""
-
-    # places: every placed commune; origins: placed communes of the départements
-    place_rows = np.flatnonzero(ok_all)
-    pos_in_cand = np.full(len(com), -1, dtype=np.int64)
-    pos_in_cand[cand] = np.arange(len(cand))
-    places = subset_snapped(snapped, pos_in_cand[place_rows])
-    origin_rows = np.flatnonzero(is_origin)
-    n_origin_ok = int(ok_all[origin_rows].sum())
-    if n_origin_ok == 0:
-        counts = pd.Series(reason[origin_rows]).value_counts().to_dict()
-        raise NoCommuneError(
-            f"none of the {len(origin_rows):,} communes of département(s) {', '.join(deps)} can be placed "
-            f"on the road extract ({', '.join(f'{v} {k}' for k, v in counts.items())}): give an --osm "
-            "extract that covers them"
-        )
-    ok_origin_rows = origin_rows[ok_all[origin_rows]]
-    origins = subset_snapped(snapped, pos_in_cand[ok_origin_rows])
-    place_of_row = np.full(len(com), -1, dtype=np.int64)
-    place_of_row[place_rows] = np.arange(len(place_rows))
-    origin_place = place_of_row[ok_origin_rows]
-    t_snap = time.perf_counter()
-
-    place_codes = com["code"].to_numpy(object)[place_rows]
-    pres: EquipmentPresence = equipment_presence(bpe, gammes, place_codes, tiers=tiers)
-    found = pres.present.any(axis=0)
-    not_in_extract = pd.DataFrame(
-        {"equipment": pres.equipment[~found], "tier": pres.tier[~found], "label": pres.label[~found]}
+    check_graph_arg(graph)
+    opts = check_access_options(
+        departements=departements, tiers=tiers, methods=methods, thresholds_min=thresholds_min,
+        pole_share=pole_share, max_distance_m=max_distance_m, strategy=strategy,
     )
-    for row in not_in_extract.itertuples():
-        log.warning(
-            "no commune of the road extract has equipment %s (%s, %s): left out of the %s mean",
-            row.equipment, row.label, row.tier, row.tier,
-        )
-    poles = {t: pole_mask(pres.present[:, pres.of_tier(t)], share=pole_share) for t in tiers}
-    for t in tiers:
-        if "pole" in methods and not poles[t].any():
-            log.warning("no pôle of gamme %s (share %.2f) in the extract: pole times are NaN", t, pole_share)
+    for what, df in (("bpe", bpe), ("gammes", gammes)):
+        if not isinstance(df, pd.DataFrame):
+            raise InvalidParameterError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    run = run if run is not None else Run("compute")
+    run.use_graph(graph)
+    with run.capture_warnings():
+        with run.stage("place"):
+            placement = place_communes(graph, communes, opts)
+            gp = gamme_presence(bpe, gammes, placement.servers, opts)
+        with run.stage("route"):
+            et = route_to_equipments(graph, placement, gp, opts, progress=progress)
+        with run.stage("tables"):
+            access = access_table(et, gp, placement.servers, opts)
+            result = AccessResult(
+                access=access,
+                equipment_times=equipment_table(et, gp, placement.servers),
+                summary=summarize(access),
+                unplaced=et.origins.unplaced(),
+                communes=et.origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]],
+                poles=poles_table(gp, placement.servers, opts),
+                absent_equipments=gp.presence.absent[["equipment", "tier", "label"]].copy(),
+                equipments_not_in_extract=gp.not_in_extract,
+                parameters={**opts.as_parameters(), "strategy": et.strategy},
+                manifest=run,
+            )
+        _report_unplaced(et.origins)
+    origins = et.origins
+    run.parameters.update(result.parameters)
+    run.counts.update({
+        "servers": len(placement.servers),
+        "communes_analysed": len(origins),
+        "communes_placed": origins.n_placed,
+        "communes_unplaced": len(origins) - origins.n_placed,
+        "communes_population_unknown": int(np.isnan(origins.population).sum()),
+        "equipments": int(gp.found.sum()),
+        "equipments_absent_from_bpe": len(result.absent_equipments),
+        "equipments_not_in_extract": len(result.equipments_not_in_extract),
+    })
+    log.info("%d communes analysed (%d placed), %d servers, %d equipments, strategy %s",
+             len(origins), origins.n_placed, len(placement.servers), int(gp.found.sum()), et.strategy)
+    return result
 
-    # one column per equipment found, plus one per tier for the pôles
-    cols = [pres.present[:, found]]
-    eq_idx = np.flatnonzero(found)
-    if "pole" in methods:
-        cols.append(np.column_stack([poles[t] for t in tiers]))
-    present = np.concatenate(cols, axis=1)
-    time_s, nearest, used = nearest_equipment_times(
-        graph, origins, places, present, origin_place=origin_place, strategy=strategy, progress=progress
-    )
-    t_route = time.perf_counter()
-    n_eq = len(eq_idx)
-    eq_t, eq_n = time_s[:, :n_eq], nearest[:, :n_eq]
 
-    # unreachable origins: placed, but some service with a place cannot be reached
-    unreach = ~np.isfinite(eq_t).all(axis=1)
-    if "pole" in methods:
-        pole_cols = [k for k, t in enumerate(tiers) if poles[t].any()]
-        unreach |= ~np.isfinite(time_s[:, n_eq + np.asarray(pole_cols, dtype=np.int64)]).all(axis=1) if pole_cols else False
-    placed_rows = ok_origin_rows[~unreach]
-    reason[ok_origin_rows[unreach]] = UNREACHABLE
-    placed = np.zeros(len(com), dtype=bool)
-    placed[placed_rows] = True
-    if unreach.any():
-        log.warning("%d communes are placed on the network but cannot reach every service", int(unreach.sum()))
-
-    # ---- tables
-    o = com.loc[origin_rows, ["code", "nom", "departement", "population"]].reset_index(drop=True)
-    o_lon, o_lat = lon[origin_rows], lat[origin_rows]
-    o_placed = placed[origin_rows]
-    row_in_ok = np.full(len(com), -1, dtype=np.int64)
-    row_in_ok[ok_origin_rows] = np.arange(len(ok_origin_rows))
-    k_ok = row_in_ok[origin_rows]  # row of each origin in time_s, -1 if not snapped
-    n_o = len(origin_rows)
-
-    def per_origin(a: np.ndarray, fill) -> np.ndarray:
-        out = np.full((n_o,) + a.shape[1:], fill, dtype=a.dtype)
-        sel = k_ok >= 0
-        out[sel] = a[k_ok[sel]]
-        out[~o_placed] = fill
-        return out
-
-    eq_t_o = per_origin(eq_t, np.inf)
-    eq_n_o = per_origin(eq_n, -1)
-    min_o = np.where(np.isfinite(eq_t_o), eq_t_o / 60.0, np.nan)
-
-    code_of_place = place_codes
-    frames = []
-    for method in methods:
-        for k, t in enumerate(tiers):
-            cols_t = np.flatnonzero(pres.tier[eq_idx] == t)
-            near_pole = np.full(n_o, None, dtype=object)
-            if method == "mean":
-                minutes = min_o[:, cols_t].mean(axis=1) if len(cols_t) else np.full(n_o, np.nan)
-            else:
-                pt = per_origin(time_s[:, n_eq + k], np.inf)
-                pn = per_origin(nearest[:, n_eq + k], -1)
-                minutes = np.where(np.isfinite(pt), pt / 60.0, np.nan)
-                near_pole[pn >= 0] = code_of_place[pn[pn >= 0]]
-            minutes = np.where(o_placed, minutes, np.nan)
-            zg = pd.array(zone_grise(minutes, thr[t]), dtype="boolean")
-            zg[~np.isfinite(minutes)] = pd.NA
-            own_pole = np.zeros(n_o, dtype=bool)
-            op = place_of_row[origin_rows]
-            own_pole[op >= 0] = poles[t][op[op >= 0]]
-            f = o.copy()
-            f["tier"] = t
-            f["method"] = method
-            f["minutes"] = np.round(minutes, 2)
-            f["threshold_min"] = thr[t]
-            f["zone_grise"] = zg
-            f["nearest_pole"] = pd.array(near_pole, dtype="string")
-            f["pole"] = own_pole
-            f["equipments"] = len(cols_t)
-            f["placed"] = o_placed
-            frames.append(f)
-    access = pd.concat(frames, ignore_index=True)
-    # zone grise decided on the rounded minutes shown in the table, so the file is consistent
-    fin = access["minutes"].notna()
-    access.loc[fin, "zone_grise"] = access.loc[fin, "minutes"] > access.loc[fin, "threshold_min"]
-
-    # equipment times, long format
-    m_eq = len(eq_idx) + int((~found).sum())
-    all_eq = np.concatenate([eq_idx, np.flatnonzero(~found)])
-    all_min = np.concatenate([min_o, np.full((n_o, int((~found).sum())), np.nan)], axis=1)
-    all_near = np.concatenate([eq_n_o, np.full((n_o, int((~found).sum())), -1)], axis=1)
-    order = np.argsort(all_eq, kind="stable")
-    all_eq, all_min, all_near = all_eq[order], all_min[:, order], all_near[:, order]
-    near_code = np.full(all_near.shape, None, dtype=object)
-    near_code[all_near >= 0] = code_of_place[all_near[all_near >= 0]]
-    et = pd.DataFrame(
-        {
-            "code": np.repeat(o["code"].to_numpy(object), m_eq),
-            "nom": np.repeat(o["nom"].to_numpy(object), m_eq),
-            "departement": np.repeat(o["departement"].to_numpy(object), m_eq),
-            "tier": np.tile(pres.tier[all_eq], n_o),
-            "equipment": np.tile(pres.equipment[all_eq], n_o),
-            "label": np.tile(pres.label[all_eq], n_o),
-            "minutes": np.round(all_min.ravel(), 2),
-            "nearest": pd.array(near_code.ravel(), dtype="string"),
-        }
-    )
-
-    unplaced_mask = ~o_placed
-    unplaced = o[unplaced_mask].copy()
-    unplaced["reason"] = reason[origin_rows][unplaced_mask]
-    unplaced["distance_m"] = np.round(dist[origin_rows][unplaced_mask], 1)
-    unplaced = unplaced.reset_index(drop=True)
-    if len(unplaced):
+def _report_unplaced(origins: Places) -> None:
+    n_un = len(origins) - origins.n_placed
+    if n_un:
+        counts = pd.Series(origins.reason[~origins.placed]).value_counts()
         log.warning(
             "%d of %d communes cannot be placed on the network (%s): listed, left out of the counts",
-            len(unplaced), n_o, ", ".join(f"{v} {k}" for k, v in unplaced["reason"].value_counts().items()),
+            n_un, len(origins), ", ".join(f"{v} {k}" for k, v in counts.items()),
         )
-
-    communes_out = o.copy()
-    communes_out["lon"] = o_lon
-    communes_out["lat"] = o_lat
-    communes_out["placed"] = o_placed
-    communes_out["reason"] = reason[origin_rows]
-
-    pole_frames = []
-    for t in tiers:
-        cols_t = pres.of_tier(t)
-        pm = poles[t]
-        rows = place_rows[pm]
-        cnt = pres.present[pm][:, cols_t].sum(axis=1)
-        pole_frames.append(
-            pd.DataFrame(
-                {
-                    "code": com["code"].to_numpy(object)[rows],
-                    "nom": com["nom"].to_numpy(object)[rows],
-                    "departement": com["departement"].to_numpy(object)[rows],
-                    "tier": t,
-                    "lon": lon[rows],
-                    "lat": lat[rows],
-                    "equipments": cnt.astype(np.int64),
-                    "share": np.round(cnt / max(len(cols_t), 1), 3),
-                }
-            )
-        )
-    poles_df = pd.concat(pole_frames, ignore_index=True)
-    t_end = time.perf_counter()
-    params = {
-        "departements": list(deps),
-        "tiers": list(tiers),
-        "methods": list(methods),
-        "thresholds_min": {t: thr[t] for t in tiers},
-        "pole_share": pole_share,
-        "max_distance_m": max_distance_m,
-        "strategy": used,
-        "places": int(len(place_rows)),
-        "communes_analysed": int(n_o),
-        "communes_placed": int(o_placed.sum()),
-        "seconds": {
-            "snap": round(t_snap - t0, 3),
-            "routing": round(t_route - t_snap, 3),
-            "tables": round(t_end - t_route, 3),
-        },
-    }
-    log.info(
-        "%d communes analysed (%d placed), %d places, %d equipments, strategy %s, routing %.2f s",
-        n_o, int(o_placed.sum()), len(place_rows), n_eq, used, t_route - t_snap,
-    )
-    return AccessResult(
-        access=access,
-        equipment_times=et,
-        summary=summarize(access),
-        unplaced=unplaced,
-        communes=communes_out,
-        poles=poles_df,
-        absent_equipments=pres.absent[["equipment", "tier", "label"]].copy(),
-        equipments_not_in_extract=not_in_extract,
-        parameters=params,
-    )
+    n_pop = int(np.isnan(origins.population).sum())
+    if n_pop:
+        log.warning("%d communes analysed have no known population: counted as communes, not as inhabitants", n_pop)

@@ -1,5 +1,5 @@
-"""Outputs: atomic writes (a failed run leaves the previous files and no temporary file),
-GeoPackage layers, maps, printed summary."""
+"""Outputs: GeoPackage layers, maps, printed summary; a failed run leaves the previous files and
+no temporary file (the fault-injection and SIGTERM families are in test_outputs.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from shapely.geometry import box
 
 from accessibility import report
-from accessibility.report import atomic_outputs, format_summary, write_outputs
+from accessibility._io import OutputDir
+from accessibility.report import format_summary, write_outputs
 from accessibility.zones import compute_access
 
 from . import toy_zones as toy
@@ -33,6 +34,7 @@ def polygons():
 def test_write_outputs(result, polygons, tmp_path):
     files = write_outputs(result, tmp_path, polygons=polygons)
     assert {p.name for p in files} == {p.name for p in tmp_path.iterdir()}
+    assert files[-1].name == "run.json"
     layers = dict(pyogrio.list_layers(tmp_path / "zones_grises.gpkg"))
     assert set(layers) == {"communes", "centres", "poles"}  # 04004..04007 have no polygon
     g = pyogrio.read_dataframe(tmp_path / "zones_grises.gpkg", layer="communes")
@@ -60,12 +62,14 @@ def test_failed_run_leaves_previous_outputs(result, polygons, tmp_path, monkeypa
     assert after == before  # nothing replaced, no temporary file left
 
 
-def test_atomic_outputs_commits_together(tmp_path):
-    with atomic_outputs(tmp_path / "new") as stage:
-        stage.path("a.csv").write_text("a\n")
-        stage.path("b.csv").write_text("b\n")
-        assert not (tmp_path / "new" / "a.csv").exists()
+def test_output_dir_commits_together(tmp_path):
+    with OutputDir(tmp_path / "new") as out:
+        out.path("a.csv").write_text("a\n")
+        out.path("b.csv").write_text("b\n")
+        assert not (tmp_path / "new").exists()
+        out.commit({"command": "test"})
     assert (tmp_path / "new" / "a.csv").read_text() == "a\n" and (tmp_path / "new" / "b.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
 
 
 def test_map_is_a_png(result, polygons, tmp_path):

@@ -57,12 +57,17 @@ def test_embedded_bpe_2018():
 def test_counts_any_format_and_cog_mapping(tmp_path):
     p = tmp_path / "bpe.csv.gz"
     with gzip.open(p, "wt") as fh:
-        fh.write("depcom;typequ;nb_equip\n04002;D301;1\n04002;A101;2,0\n04167;A101;1\n4070;a101;3\n04070;B101;\n")
+        fh.write("depcom;typequ;nb_equip\n04002;D301;1\n04002;A101;2,0\n04167;A101;1\n4070;a101;3\n04070;B101;0\n")
     ch = {"04002": "04167"}
     b = load_bpe_counts(p, code_changes=ch)
     got = {(r.code, r.typequ): r.nb_equip for r in b.itertuples()}
     assert got == {("04167", "A101"): 3.0, ("04167", "D307"): 1.0, ("04070", "A101"): 3.0, ("04070", "B101"): 0.0}
     assert load_bpe(p, code_changes=ch).equals(b)
+    # an empty count is not a 0: refused, naming the line
+    with gzip.open(p, "wt") as fh:
+        fh.write("depcom;typequ;nb_equip\n04002;D301;1\n04070;B101;\n")
+    with pytest.raises(DataFormatError, match="line 3, column 'NB_EQUIP' is empty"):
+        load_bpe_counts(p, code_changes=ch)
 
 
 def test_bpe_without_needed_columns(tmp_path):
@@ -76,7 +81,7 @@ def test_bpe_without_needed_columns(tmp_path):
     with pytest.raises(DataFormatError, match="DEPCOM"):
         load_bpe(p)
     p.write_text("DEPCOM,TYPEQU,NB_EQUIP\n04070,A101,one\n")
-    with pytest.raises(DataFormatError, match="'one' .*row 2.* not a number"):
+    with pytest.raises(DataFormatError, match="line 2, column 'NB_EQUIP' holds 'one', not a finite number"):
         load_bpe(p)
     with pytest.raises(InputFileError, match="does not exist"):
         load_bpe(tmp_path / "none.csv")

@@ -21,6 +21,7 @@ from accessibility.zones import (
     zone_grise,
 )
 
+from accessibility.places import Places
 from accessibility.routing.snap import subset_snapped
 
 from . import toy_zones as toy
@@ -62,11 +63,9 @@ def test_core_times_by_hand(graph, strategy):
     names = ["A", "B", "C", "D"]
     lon = [toy.NODES[n][0] for n in names]
     lat = [toy.NODES[n][1] for n in names]
-    places = snap_points(graph, lon, lat)
+    places = Places.from_arrays(graph, names, lon, lat)
     present = np.array([[1, 1, 0], [0, 0, 0], [0, 0, 1], [1, 0, 0]], bool)
-    t, near, used = nearest_equipment_times(
-        graph, places, places, present, origin_place=np.arange(4), strategy=strategy
-    )
+    t, near, used = nearest_equipment_times(graph, places, places, present, strategy=strategy)
     assert used in ("search", "matrix")
     np.testing.assert_allclose(t, [[0, 0, 180], [60, 60, 120], [180, 180, 0], [0, 480, 300]])
     np.testing.assert_array_equal(near, [[0, 0, 2], [0, 0, 2], [0, 0, 2], [3, 0, 2]])
@@ -75,22 +74,28 @@ def test_core_times_by_hand(graph, strategy):
 
 def test_own_commune_is_zero_even_off_the_road(graph):
     """Centre to centre: a commune having the equipment is at 0, not at twice its access leg."""
-    s = snap_points(graph, [6.0], [44.0009])  # 100 m north of A
-    assert s.ok[0] and s.access_s[0] > 20
-    t, near, _ = nearest_equipment_times(graph, s, s, np.array([[True]]), origin_place=np.array([0]))
+    s = Places.from_arrays(graph, ["a"], [6.0], [44.0009])  # 100 m north of A
+    assert s.placed[0] and s.snapped.access_s[0] > 20
+    t, near, _ = nearest_equipment_times(graph, s, s, np.array([[True]]))
     assert t[0, 0] == 0.0 and near[0, 0] == 0
-    t, _, _ = nearest_equipment_times(graph, s, s, np.array([[True]]))  # without identity
-    assert t[0, 0] == pytest.approx(2 * s.access_s[0])
+    # another place 30 m away on the same road vertex: the straight line between them, not two legs
+    o = Places.from_arrays(graph, ["b"], [6.0], [44.00117])
+    t, _, _ = nearest_equipment_times(graph, o, s, np.array([[True]]))
+    assert o.snapped.vertex[0] == s.snapped.vertex[0]
+    assert t[0, 0] == pytest.approx(30.02 / (15 / 3.6), rel=1e-3)
+    assert t[0, 0] < o.snapped.access_s[0] + s.snapped.access_s[0]
 
 
 def test_no_place_has_the_equipment_is_inf(graph):
-    s = snap_points(graph, [6.0, 6.01], [44.0, 44.0])
+    s = Places.from_arrays(graph, ["a", "b"], [6.0, 6.01], [44.0, 44.0])
     t, near, _ = nearest_equipment_times(graph, s, s, np.zeros((2, 1), bool))
     assert np.isinf(t).all() and (near == -1).all()
 
 
 def test_core_rejects_bad_shapes_and_strategy(graph):
-    s = snap_points(graph, [6.0], [44.0])
+    s = Places.from_arrays(graph, ["a"], [6.0], [44.0])
+    with pytest.raises(InvalidParameterError, match="must be accessibility Places"):
+        nearest_equipment_times(graph, snap_points(graph, [6.0], [44.0]), s, np.zeros((1, 1), bool))
     with pytest.raises(InvalidParameterError, match="present must have shape"):
         nearest_equipment_times(graph, s, s, np.zeros((2, 1), bool))
     with pytest.raises(InvalidParameterError, match="valid: auto, search, matrix"):

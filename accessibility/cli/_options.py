@@ -1,13 +1,26 @@
-"""Options and helpers shared by the ``access`` commands."""
+"""Options and helpers shared by the ``access`` commands.
+
+Every command keeps the same promises (``docs/promises.md``) by using these helpers:
+:func:`friendly_errors` (one line and a non-zero exit for every error, never a traceback),
+:func:`out_option` (the output directory checked before any work), the data options, and
+:class:`accessibility._io.OutputDir` for writing.
+"""
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from pathlib import Path
 
 import click
 
 from ..errors import AccessibilityError
+
+#: Exit status of a run interrupted by Ctrl-C or SIGTERM (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+#: Exit status of an unexpected internal error (a bug: please report it).
+EXIT_INTERNAL = 70
 
 osm_option = click.option(
     "--osm",
@@ -31,19 +44,69 @@ profile_option = click.option(
 )
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "(no message)"
+
+
 def friendly_errors(func):
-    """Turn the engine's errors into a one-line message and exit status 1, never a traceback."""
+    """Turn every error into one line on stderr and a non-zero exit, never a traceback.
+
+    The engine's errors (:class:`AccessibilityError`) exit 1 with their message; a full disk or
+    a permission problem (``OSError``) exits 1 naming the file; Ctrl-C and SIGTERM exit 130
+    once the run has removed what it was writing; anything else is a bug: one line saying so,
+    exit 70, and the traceback only with ``-vv`` or ``ACCESSIBILITY_DEBUG=1``.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except AccessibilityError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(str(exc))) from None
         except MemoryError:
             raise click.ClickException("out of memory: try a smaller extract or area") from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing of this run was kept.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            raise click.ClickException(_one_line(f"{exc.strerror or exc}{where}")) from None
+        except Exception as exc:  # noqa: BLE001 - the last barrier before a traceback
+            debug = os.environ.get("ACCESSIBILITY_DEBUG") or logging.getLogger().level <= logging.DEBUG
+            if debug:
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {_one_line(str(exc))[:300]}); "
+                "this is a bug, please report it (rerun with -vv for the traceback)",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
     return wrapper
+
+
+def _check_out(ctx, param, value):
+    from .._io import check_out_dir
+    from ..errors import InvalidParameterError
+
+    try:
+        return check_out_dir(value)
+    except InvalidParameterError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def out_option(default: str):
+    """``--out DIR``, checked before any work (see :func:`accessibility._io.check_out_dir`)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        default=default,
+        show_default=True,
+        callback=_check_out,
+        help="Output directory (new, empty, or an earlier run's: replaced as a whole).",
+    )
 
 
 def parse_lonlat(value: str, param_hint: str) -> tuple[float, float]:

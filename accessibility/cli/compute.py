@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
-from ._options import cache_dir_option, friendly_errors, osm_option, profile_option
+from ._options import cache_dir_option, friendly_errors, osm_option, out_option, profile_option
 
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
@@ -88,14 +88,7 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--gammes", "gammes_path", help="INSEE gamme table (csv). Default: embedded 2021.", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons for the GeoPackage and maps. Default: embedded.", **_input)
 @click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: embedded.", **_input)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("access-output"),
-    show_default=True,
-    help="Output directory.",
-)
+@out_option("access-output")
 @click.option(
     "--snap-distance",
     type=click.FloatRange(0.0, min_open=True),
@@ -119,33 +112,69 @@ def compute(
     poles.csv, zones_grises.gpkg, one map per tier (PNG) and run.json into --out, and
     prints the summary table.
     """
-    from ..communes import load_code_changes, load_commune_polygons, load_communes
-    from ..graph import load_graph
+    from ..communes import (
+        default_code_changes_path, default_communes_path, default_polygons_path, load_code_changes,
+        load_commune_polygons, load_communes,
+    )
+    from ..graph import default_osm_path, load_graph
     from ..report import format_summary, write_outputs
-    from ..services import load_bpe, load_gammes
-    from ..zones import compute_access
+    from ..runs import Run
+    from ..services import default_bpe_path, default_gammes_path, load_bpe, load_gammes
+    from ..zones import check_access_options, compute_access
 
     t0 = time.perf_counter()
-    tiers = TIERS if tier == "all" else (tier,)
-    methods = ("mean", "pole") if method == "both" else (method,)
-    changes = load_code_changes(changes_path)
-    communes = load_communes(communes_path)
-    bpe = load_bpe(bpe_path, code_changes=changes)
-    gammes = load_gammes(gammes_path)
-    polygons = load_commune_polygons(polygons_path)
-    graph = load_graph(osm, cache_dir=cache_dir, profile=profile)
-    result = compute_access(
-        graph, communes, bpe, gammes,
-        departements=departements, tiers=tiers, methods=methods,
-        thresholds_min=dict(zip(TIERS, thresholds)), pole_share=pole_share,
-        max_distance_m=snap_distance, strategy=strategy, progress=None,
+    run = Run("compute")
+    opts = check_access_options(
+        departements=departements, tiers=TIERS if tier == "all" else (tier,),
+        methods=("mean", "pole") if method == "both" else (method,),
+        thresholds_min=dict(zip(TIERS, thresholds)), pole_share=pole_share, max_distance_m=snap_distance,
+        strategy=strategy,
     )
-    files = write_outputs(
-        result, out_dir, polygons=polygons, maps=not no_maps,
-        inputs={"osm": osm, "communes": communes_path, "bpe": bpe_path, "gammes": gammes_path,
-                "polygons": polygons_path, "code_changes": changes_path},
-    )
+    with run.capture_warnings():
+        with run.stage("read"):
+            communes = _read(run, "communes", communes_path, default_communes_path(), load_communes)
+            _check_departements(communes, opts.departements)
+            changes = _read(run, "code_changes", changes_path, default_code_changes_path(), load_code_changes)
+            bpe = _read(run, "bpe", bpe_path, default_bpe_path(), lambda p: load_bpe(p, code_changes=changes))
+            gammes = _read(run, "gammes", gammes_path, default_gammes_path(), load_gammes)
+            polygons = _read(run, "polygons", polygons_path, default_polygons_path(), load_commune_polygons)
+        with run.stage("graph"):
+            graph = load_graph(osm if osm is not None else default_osm_path(), cache_dir=cache_dir, profile=profile)
+        result = compute_access(
+            graph, communes, bpe, gammes,
+            departements=opts.departements, tiers=opts.tiers, methods=opts.methods,
+            thresholds_min=opts.thresholds_min, pole_share=opts.pole_share,
+            max_distance_m=opts.max_distance_m, strategy=opts.strategy, progress=None, run=run,
+        )
+        files = write_outputs(result, out_dir, polygons=polygons, maps=not no_maps, run=run)
     click.echo(format_summary(result.summary))
+    for n in _notes(result):
+        click.echo(f"note: {n}")
+    click.echo(f"{len(files)} files written to {out_dir} in {time.perf_counter() - t0:.1f} s")
+
+
+def _read(run, role: str, path, default, loader):
+    """Load an input (``default`` when ``path`` is None) and record it in the manifest."""
+    p = path if path is not None else default
+    out = loader(p)
+    run.add_input(role, p)
+    return out
+
+
+def _check_departements(communes, departements) -> None:
+    """Every département asked for has communes in the table (checked before the graph loads)."""
+    from ..errors import NoCommuneError
+
+    present = set(communes["departement"].astype(str))
+    unknown = [d for d in departements if d not in present]
+    if unknown:
+        raise NoCommuneError(
+            f"no commune of département(s) {', '.join(unknown)} in the commune table "
+            f"({len(communes):,} communes): check --departement or --communes"
+        )
+
+
+def _notes(result) -> list[str]:
     notes = []
     if len(result.unplaced):
         notes.append(f"{len(result.unplaced)} communes not placed on the network: see unplaced_communes.csv")
@@ -159,6 +188,7 @@ def compute(
             "equipments found in no commune of the extract, left out of the mean: "
             + ", ".join(result.equipments_not_in_extract["equipment"])
         )
-    for n in notes:
-        click.echo(f"note: {n}")
-    click.echo(f"{len(files)} files written to {out_dir} in {time.perf_counter() - t0:.1f} s")
+    unknown = int(result.summary["communes_population_unknown"].sum()) // max(len(result.parameters["tiers"]) * len(result.parameters["methods"]), 1)
+    if unknown:
+        notes.append(f"{unknown} communes have no known population: counted as communes, not as inhabitants")
+    return notes

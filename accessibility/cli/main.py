@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 
 import click
 
@@ -34,3 +35,16 @@ def cli(verbose: int, quiet: bool) -> None:
     """Car access times from French communes to everyday services, and the zones grises."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _terminate_like_interrupt()
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM unwinds the run like Ctrl-C: temporary outputs and cache files are removed."""
+    try:
+        signal.signal(signal.SIGTERM, _sigterm)
+    except ValueError:  # not the main thread (e.g. a test runner): nothing to do
+        pass

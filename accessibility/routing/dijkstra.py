@@ -17,14 +17,20 @@ __all__ = ["shortest_times", "nearest_source", "time_matrix"]
 
 
 def _cutoff(cutoff_s: float | None) -> float:
-    c = np.inf if cutoff_s is None else float(cutoff_s)
-    if not c >= 0:
+    try:
+        c = np.inf if cutoff_s is None else float(cutoff_s)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"cutoff_s must be a number >= 0 (seconds), got {cutoff_s!r}") from None
+    if isinstance(cutoff_s, (str, bytes)) or not c >= 0:
         raise InvalidParameterError(f"cutoff_s must be a number >= 0 (seconds), got {cutoff_s!r}")
     return c
 
 
 def _node_ids(graph: Graph, ids, what: str) -> np.ndarray:
-    a = np.atleast_1d(np.asarray(ids))
+    try:
+        a = np.atleast_1d(np.asarray(ids))
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{what} must be a 1-d array of integer node ids, got {ids!r:.80}") from None
     if a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)):
         raise InvalidParameterError(f"{what} must be a 1-d array of integer node ids, got {ids!r:.80}")
     a = a.astype(np.int64)
@@ -38,6 +44,15 @@ def _csr(graph: Graph, reverse: bool):
     if reverse:
         return graph.rev_indptr, graph.rev_indices, graph.rev_time_s
     return graph.indptr, graph.indices, graph.time_s
+
+
+def check_graph_arg(graph, what: str = "graph") -> Graph:
+    """``graph`` if it is a :class:`Graph`, else :class:`InvalidParameterError` naming its type."""
+    if not isinstance(graph, Graph):
+        raise InvalidParameterError(
+            f"{what} must be an accessibility Graph (from load_graph), got {type(graph).__name__}"
+        )
+    return graph
 
 
 def shortest_times(
@@ -65,9 +80,11 @@ def shortest_times(
     InvalidParameterError
         ``source`` is not a node id, or ``cutoff_s`` is negative.
     """
+    check_graph_arg(graph)
     src = _node_ids(graph, [source], "source")
     dist, _ = _kernels.multi_source(
-        *_csr(graph, reverse), src, np.zeros(1), np.zeros(1, dtype=np.int64), _cutoff(cutoff_s)
+        *_csr(graph, reverse), src, np.zeros(1), np.zeros(1, dtype=np.int64), _cutoff(cutoff_s),
+        red=graph.reduced(reverse=reverse),
     )
     return dist
 
@@ -106,6 +123,7 @@ def nearest_source(
     InvalidParameterError
         Bad node id, times of the wrong length or negative, negative cutoff.
     """
+    check_graph_arg(graph)
     src = _node_ids(graph, sources, "sources")
     if source_times_s is None:
         st = np.zeros(len(src))
@@ -116,7 +134,9 @@ def nearest_source(
                 f"source_times_s must be {len(src)} times >= 0 (seconds), got {source_times_s!r:.80}"
             )
     labels = np.arange(len(src), dtype=np.int64)
-    return _kernels.multi_source(*_csr(graph, reverse), src, st, labels, _cutoff(cutoff_s))
+    return _kernels.multi_source(
+        *_csr(graph, reverse), src, st, labels, _cutoff(cutoff_s), red=graph.reduced(reverse=reverse)
+    )
 
 
 def time_matrix(
@@ -144,6 +164,7 @@ def time_matrix(
     InvalidParameterError
         Bad node id or negative cutoff.
     """
+    check_graph_arg(graph)
     src = _node_ids(graph, sources, "sources")
     tgt = _node_ids(graph, targets, "targets")
     sp = np.arange(len(src) + 1, dtype=np.int64)
@@ -151,4 +172,5 @@ def time_matrix(
     return _kernels.matrix(
         graph.indptr, graph.indices, graph.time_s,
         sp, src, np.zeros(len(src)), tp, tgt, np.zeros(len(tgt)), _cutoff(cutoff_s),
+        red=graph.reduced(),
     )

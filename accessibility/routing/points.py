@@ -10,20 +10,55 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SnapError
+from .._geo import haversine_m
+from ..errors import InvalidParameterError, SnapError
 from ..graph import Graph
 from . import _kernels
-from .dijkstra import _cutoff
+from .dijkstra import _cutoff, check_graph_arg
 from .snap import Snapped, snap_points, subset_snapped
 
 __all__ = ["nearest_place", "place_matrix", "Route", "route"]
 
 
-def _same_chain(a: Snapped, b: Snapped) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Direct trips from a place of ``a`` to a place of ``b`` along one contracted stretch.
+def as_snapped(x, what: str) -> Snapped:
+    """The :class:`Snapped` of ``x`` (a :class:`~accessibility.places.Places` or a
+    :class:`Snapped`), or :class:`InvalidParameterError` naming what was given."""
+    if isinstance(x, Snapped):
+        return x
+    sn = getattr(x, "snapped", None)
+    if isinstance(sn, Snapped):
+        return sn
+    raise InvalidParameterError(
+        f"{what} must be places put on the graph (accessibility.Places, or Snapped from "
+        f"snap_points), got {type(x).__name__}"
+    )
 
-    Such a trip passes no graph node, so the anchor search cannot see it. Returns the pairs
-    ``(ia, ib, seconds, metres)`` where ``b`` lies after ``a`` on a shared chain.
+
+def _same_vertex(a: Snapped, b: Snapped) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Direct trips between places snapped onto the same road vertex: the straight line between
+    them at the connector speed (a place to itself: 0), shorter than both access legs."""
+    ia = np.flatnonzero(a.ok & (a.vertex >= 0))
+    ib = np.flatnonzero(b.ok & (b.vertex >= 0))
+    if not len(ia) or not len(ib):
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0), np.zeros(0)
+    order = np.argsort(b.vertex[ib], kind="stable")
+    ibs = ib[order]
+    keys = b.vertex[ibs]
+    lo = np.searchsorted(keys, a.vertex[ia], side="left")
+    hi = np.searchsorted(keys, a.vertex[ia], side="right")
+    cnt = hi - lo
+    pa = np.repeat(ia, cnt)
+    pb = ibs[np.concatenate([np.arange(l, h) for l, h in zip(lo, hi)])] if cnt.sum() else np.zeros(0, dtype=np.int64)
+    metres = haversine_m(a.lon[pa], a.lat[pa], b.lon[pb], b.lat[pb])
+    return pa.astype(np.int64), pb.astype(np.int64), metres / (a.connector_speed_kmh / 3.6), metres
+
+
+def _same_chain(a: Snapped, b: Snapped) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Direct trips from a place of ``a`` to a place of ``b`` that pass no graph node: along one
+    contracted stretch, or between places on the same road vertex (:func:`_same_vertex`).
+
+    The anchor search cannot see them. Returns the pairs ``(ia, ib, seconds, metres)``.
     """
     ia_l, ib_l, t_l, m_l = [], [], [], []
     for sa in range(2):
@@ -50,18 +85,19 @@ def _same_chain(a: Snapped, b: Snapped) -> tuple[np.ndarray, np.ndarray, np.ndar
                             b.chain_offset_m[j, sb] - a.chain_offset_m[i, sa]
                             + a.distance_m[i] + b.distance_m[j]
                         )
+    va, vb, vt, vm = _same_vertex(a, b)
     return (
-        np.asarray(ia_l, dtype=np.int64),
-        np.asarray(ib_l, dtype=np.int64),
-        np.asarray(t_l, dtype=np.float64),
-        np.asarray(m_l, dtype=np.float64),
+        np.concatenate([np.asarray(ia_l, dtype=np.int64), va]),
+        np.concatenate([np.asarray(ib_l, dtype=np.int64), vb]),
+        np.concatenate([np.asarray(t_l, dtype=np.float64), vt]),
+        np.concatenate([np.asarray(m_l, dtype=np.float64), vm]),
     )
 
 
 def nearest_place(
     graph: Graph,
-    origins: Snapped,
-    places: Snapped,
+    origins,
+    places,
     *,
     cutoff_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +110,9 @@ def nearest_place(
     Parameters
     ----------
     graph : Graph
-    origins, places : Snapped
-        Snapped places (see :func:`~accessibility.routing.snap.snap_points`).
+    origins, places : Places or Snapped
+        Places put on ``graph`` (:class:`~accessibility.places.Places`, or
+        :func:`~accessibility.routing.snap.snap_points`); those not placed are ignored.
     cutoff_s : float, optional
         Times above it (seconds) are ``inf``.
 
@@ -87,41 +124,42 @@ def nearest_place(
     nearest : np.ndarray of int64, shape (len(origins),)
         Position in ``places`` of the nearest place, -1 where ``time_s`` is ``inf``.
     """
+    check_graph_arg(graph)
+    origins = as_snapped(origins, "origins")
+    places = as_snapped(places, "places")
     cut = _cutoff(cutoff_s)
     n = len(origins)
     # Seeds: each place's "in" anchors (node -> place); search on the reverse graph.
     lab = np.repeat(np.arange(len(places), dtype=np.int64), np.diff(places.in_ptr))
     dist, label = _kernels.multi_source(
         graph.rev_indptr, graph.rev_indices, graph.rev_time_s,
-        places.in_node, places.in_time_s, lab, cut,
+        places.in_node, places.in_time_s, lab, cut, red=graph.reduced(reverse=True),
     )
-    pt = np.repeat(np.arange(n, dtype=np.int64), np.diff(origins.out_ptr))
-    cand = origins.out_time_s + dist[origins.out_node]
-    which = label[origins.out_node]
+    # candidates: every anchor of every origin, then the direct trips that pass no node; per
+    # origin the smallest time wins, ties going to the earliest candidate
+    ia, ib, t, _ = _same_chain(origins, places)
+    pt = np.concatenate([np.repeat(np.arange(n, dtype=np.int64), np.diff(origins.out_ptr)), ia])
+    cand = np.concatenate([origins.out_time_s + dist[origins.out_node], t])
+    which = np.concatenate([label[origins.out_node], ib])
     time_s = np.full(n, np.inf)
     nearest = np.full(n, -1, dtype=np.int64)
-    # min over anchors, per origin
-    order = np.lexsort((cand, pt))
+    order = np.lexsort((np.arange(len(pt)), cand, pt))
     first = np.ones(len(order), dtype=bool)
     first[1:] = pt[order][1:] != pt[order][:-1]
     sel = order[first]
     time_s[pt[sel]] = cand[sel]
     nearest[pt[sel]] = which[sel]
-    ia, ib, t, _ = _same_chain(origins, places)
-    for i, j, d in zip(ia, ib, t):
-        if d < time_s[i]:
-            time_s[i] = d
-            nearest[i] = j
     far = ~(time_s <= cut)
     time_s[far] = np.inf
     nearest[far] = -1
     return time_s, nearest
 
 
-def place_matrix(
-    graph: Graph, origins: Snapped, destinations: Snapped, *, cutoff_s: float | None = None
-) -> np.ndarray:
+def place_matrix(graph: Graph, origins, destinations, *, cutoff_s: float | None = None) -> np.ndarray:
     """Times from every origin to every destination, parallel over origins.
+
+    ``origins`` and ``destinations`` are :class:`~accessibility.places.Places` (or
+    :class:`Snapped`) put on ``graph``.
 
     Returns
     -------
@@ -129,11 +167,14 @@ def place_matrix(
         Seconds, access legs included; ``inf`` when unreachable, beyond the cutoff, or for a
         place that did not snap.
     """
+    check_graph_arg(graph)
+    origins = as_snapped(origins, "origins")
+    destinations = as_snapped(destinations, "destinations")
     cut = _cutoff(cutoff_s)
     out = _kernels.matrix(
         graph.indptr, graph.indices, graph.time_s,
         origins.out_ptr, origins.out_node, origins.out_time_s,
-        destinations.in_ptr, destinations.in_node, destinations.in_time_s, cut,
+        destinations.in_ptr, destinations.in_node, destinations.in_time_s, cut, red=graph.reduced(),
     )
     ia, ib, t, _ = _same_chain(origins, destinations)
     if len(ia):
@@ -187,6 +228,7 @@ def route(
     InvalidParameterError
         Bad coordinates.
     """
+    check_graph_arg(graph)
     kw = {} if max_distance_m is None else {"max_distance_m": max_distance_m}
     s = snap_points(graph, [origin[0], destination[0]], [origin[1], destination[1]], strict=True, **kw)
     o0, o1 = s.out_ptr[0], s.out_ptr[1]

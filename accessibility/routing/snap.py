@@ -1,8 +1,9 @@
 """Snap places (lon/lat) onto the road graph, honestly.
 
 A place snaps to the nearest vertex of the road network (a junction or any shape point along a
-road) within ``max_distance_m``, searched with a KD-tree in a local azimuthal equidistant
-projection and checked with the great-circle distance. The straight access leg is added at
+road) within ``max_distance_m``, searched with the graph's grid index
+(:meth:`~accessibility.graph.Graph.snap_index`, in a local azimuthal equidistant projection) and
+measured with the great-circle distance. The straight access leg is added at
 ``connector_speed_kmh``. A place on a contracted road stretch gets *anchors*: the graph nodes at
 both ends of its stretch, with the time along the road to or from each. Places beyond the limit
 are reported (``ok`` False), never moved.
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._geo import haversine_m
 from ..errors import InvalidParameterError, SnapError
 from ..graph import Graph
-from ..osm import haversine_m
 from ..settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
+from .dijkstra import check_graph_arg
 
 __all__ = ["Snapped", "snap_points", "subset_snapped"]
 
@@ -45,6 +47,9 @@ class Snapped:
         Anchors (see above). Lengths (metres) include the access leg.
     chain, chain_offset_s, chain_offset_m : np.ndarray, shape (n, 2)
         Contracted road stretch(es) the place lies on (-1 when on a node) and its offset.
+    vertex : np.ndarray of int64
+        Road vertex the place snapped to (node id, or ``n_nodes`` + shape point), -1 when not
+        snapped. Two places on the same vertex are joined directly by their access legs.
     max_distance_m : float
         The limit used.
     """
@@ -65,7 +70,9 @@ class Snapped:
     chain: np.ndarray
     chain_offset_s: np.ndarray
     chain_offset_m: np.ndarray
+    vertex: np.ndarray
     max_distance_m: float
+    connector_speed_kmh: float = CONNECTOR_SPEED_KMH
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -75,23 +82,39 @@ class Snapped:
         """Positions of the places that did not snap."""
         return np.flatnonzero(~self.ok)
 
+    def take(self, idx) -> "Snapped":
+        """The places ``idx`` (positions, in that order; -1 gives a place that did not snap)."""
+        return subset_snapped(self, idx)
 
-def _tree(graph: Graph):
-    """KD-tree over all road vertices (nodes, then shape points), in a local metric projection."""
-    if "kdtree" not in graph._cache:
-        from pyproj import Transformer
-        from scipy.spatial import cKDTree
+    def drop(self, mask) -> "Snapped":
+        """The same places, those of ``mask`` turned into places that did not snap."""
+        idx = np.arange(len(self), dtype=np.int64)
+        idx[np.asarray(mask, dtype=bool)] = -1
+        out = subset_snapped(self, idx)
+        # keep their coordinates and measured distance
+        return _replace(out, lon=self.lon.copy(), lat=self.lat.copy(), distance_m=self.distance_m.copy())
 
-        xs = np.concatenate([graph.x, graph.shape_x])
-        ys = np.concatenate([graph.y, graph.shape_y])
-        lon0 = float(np.median(xs))
-        lat0 = float(np.median(ys))
-        tr = Transformer.from_crs(
-            "EPSG:4326", f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m", always_xy=True
+    @staticmethod
+    def concat(parts: "list[Snapped]") -> "Snapped":
+        """Places of several :class:`Snapped` one after the other (same ``max_distance_m``)."""
+        if not parts:
+            raise InvalidParameterError("nothing to concatenate")
+        def cat_csr(name_ptr, *names):
+            ptrs = [getattr(p, name_ptr) for p in parts]
+            offs = np.cumsum([0] + [pp[-1] for pp in ptrs[:-1]])
+            ptr = np.concatenate([[0]] + [pp[1:] + o for pp, o in zip(ptrs, offs)]).astype(np.int64)
+            return (ptr, *(np.concatenate([getattr(p, n) for p in parts]) for n in names))
+        o = cat_csr("out_ptr", "out_node", "out_time_s", "out_length_m")
+        i = cat_csr("in_ptr", "in_node", "in_time_s", "in_length_m")
+        cat = lambda n: np.concatenate([getattr(p, n) for p in parts])  # noqa: E731
+        return Snapped(
+            lon=cat("lon"), lat=cat("lat"), ok=cat("ok"), distance_m=cat("distance_m"),
+            access_s=cat("access_s"), out_ptr=o[0], out_node=o[1], out_time_s=o[2], out_length_m=o[3],
+            in_ptr=i[0], in_node=i[1], in_time_s=i[2], in_length_m=i[3], chain=cat("chain"),
+            chain_offset_s=cat("chain_offset_s"), chain_offset_m=cat("chain_offset_m"),
+            vertex=cat("vertex"), max_distance_m=max(p.max_distance_m for p in parts),
+            connector_speed_kmh=parts[0].connector_speed_kmh,
         )
-        px, py = tr.transform(xs, ys)
-        graph._cache["kdtree"] = (cKDTree(np.column_stack([px, py])), tr, xs, ys)
-    return graph._cache["kdtree"]
 
 
 def snap_points(
@@ -128,29 +151,31 @@ def snap_points(
     SnapError
         With ``strict=True``, a place lies farther than ``max_distance_m`` from the network.
     """
-    lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
-    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    check_graph_arg(graph)
+    try:
+        lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"lon and lat must be numbers (degrees), got {lon!r:.60} and {lat!r:.60}") from None
     if lon.shape != lat.shape or lon.ndim != 1:
         raise InvalidParameterError(f"lon and lat must be 1-d of the same length, got {lon.shape} and {lat.shape}")
     bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InvalidParameterError(f"point {i} has invalid coordinates lon={lon[i]!r}, lat={lat[i]!r}")
-    if not max_distance_m >= 0:
-        raise InvalidParameterError(f"max_distance_m must be >= 0 metres, got {max_distance_m!r}")
-    if not connector_speed_kmh > 0:
-        raise InvalidParameterError(f"connector_speed_kmh must be > 0, got {connector_speed_kmh!r}")
+    if not _number(max_distance_m) or not max_distance_m >= 0:
+        raise InvalidParameterError(f"max_distance_m must be a number >= 0 metres, got {max_distance_m!r}")
+    if not _number(connector_speed_kmh) or not (0 < connector_speed_kmh < np.inf):
+        raise InvalidParameterError(f"connector_speed_kmh must be a number > 0, got {connector_speed_kmh!r}")
 
     n = len(lon)
     nn = graph.n_nodes
-    tree, tr, xs, ys = _tree(graph)
-    if n:
-        px, py = tr.transform(lon, lat)
-        _, vert = tree.query(np.column_stack([px, py]), k=1)
-        vert = np.asarray(vert, dtype=np.int64)
-    else:
-        vert = np.zeros(0, dtype=np.int64)
-    vx, vy = xs[vert], ys[vert]
+    vert, _ = graph.snap_index().nearest(lon, lat)
+    on_node = vert < nn
+    vx = np.empty(n)
+    vy = np.empty(n)
+    vx[on_node], vy[on_node] = graph.x[vert[on_node]], graph.y[vert[on_node]]
+    vx[~on_node], vy[~on_node] = graph.shape_x[vert[~on_node] - nn], graph.shape_y[vert[~on_node] - nn]
     dist = haversine_m(lon, lat, vx, vy)
     ok = dist <= max_distance_m
     if strict and not ok.all():
@@ -229,27 +254,53 @@ def snap_points(
         chain=chain,
         chain_offset_s=off_s,
         chain_offset_m=off_m,
+        vertex=np.where(ok, vert, -1),
         max_distance_m=float(max_distance_m),
+        connector_speed_kmh=float(connector_speed_kmh),
     )
 
 
+def _number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _replace(s: Snapped, **kw) -> Snapped:
+    from dataclasses import replace
+
+    return replace(s, **kw)
+
+
 def subset_snapped(s: Snapped, idx) -> Snapped:
-    """The places ``idx`` (positions, in that order) of a :class:`Snapped`, re-indexed."""
+    """The places ``idx`` (positions, in that order) of a :class:`Snapped`, re-indexed.
+
+    A position of -1 gives a place that did not snap (no anchor, NaN coordinates).
+    """
     idx = np.asarray(idx, dtype=np.int64)
+    blank = idx < 0
+    safe = np.where(blank, 0, idx)
 
     def take_csr(ptr, *cols):
-        counts = ptr[idx + 1] - ptr[idx]
+        counts = np.where(blank, 0, ptr[safe + 1] - ptr[safe]) if len(ptr) > 1 else np.zeros(len(idx), np.int64)
         new_ptr = np.zeros(len(idx) + 1, dtype=np.int64)
         np.cumsum(counts, out=new_ptr[1:])
-        pos = np.repeat(ptr[idx] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+        pos = np.repeat(ptr[safe] - new_ptr[:-1], counts) + np.arange(new_ptr[-1]) if len(ptr) > 1 else np.zeros(0, np.int64)
         return (new_ptr, *(c[pos] for c in cols))
+
+    def col(a, fill):
+        if len(a) == 0:
+            return np.full((len(idx),) + a.shape[1:], fill, dtype=a.dtype)
+        out = a[safe].copy()
+        out[blank] = fill
+        return out
 
     out_ptr, out_node, out_t, out_l = take_csr(s.out_ptr, s.out_node, s.out_time_s, s.out_length_m)
     in_ptr, in_node, in_t, in_l = take_csr(s.in_ptr, s.in_node, s.in_time_s, s.in_length_m)
     return Snapped(
-        lon=s.lon[idx], lat=s.lat[idx], ok=s.ok[idx], distance_m=s.distance_m[idx], access_s=s.access_s[idx],
+        lon=col(s.lon, np.nan), lat=col(s.lat, np.nan), ok=col(s.ok, False),
+        distance_m=col(s.distance_m, np.nan), access_s=col(s.access_s, np.nan),
         out_ptr=out_ptr, out_node=out_node, out_time_s=out_t, out_length_m=out_l,
         in_ptr=in_ptr, in_node=in_node, in_time_s=in_t, in_length_m=in_l,
-        chain=s.chain[idx], chain_offset_s=s.chain_offset_s[idx], chain_offset_m=s.chain_offset_m[idx],
-        max_distance_m=s.max_distance_m,
+        chain=col(s.chain, -1), chain_offset_s=col(s.chain_offset_s, 0.0),
+        chain_offset_m=col(s.chain_offset_m, 0.0), vertex=col(s.vertex, -1),
+        max_distance_m=s.max_distance_m, connector_speed_kmh=s.connector_speed_kmh,
     )
