@@ -16,6 +16,9 @@ from accessibility.zones import compute_access
 GOLDEN = Path(__file__).parent / "data" / "golden" / "compute-all-both"
 #: Columns added since the golden files were made (each documented in docs/compute.md).
 NEW_COLUMNS = {"summary": ["communes_population_unknown"]}
+#: Text cells are now read without surrounding blanks: one label of the 2021 gamme table,
+#: "Spécialiste en gynécologie ", had a trailing space.
+STRIPPED = {"equipment_times": ["label"]}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,8 @@ def _as_written(df: pd.DataFrame) -> pd.DataFrame:
 )
 def test_tables_equal_golden(result, name, attr):
     old = pd.read_csv(GOLDEN / f"{name}.csv.gz", dtype=str, keep_default_na=False)
+    for c in STRIPPED.get(name, []):
+        old[c] = old[c].str.strip()
     new = _as_written(getattr(result, attr))
     assert list(new.columns) == list(old.columns) + NEW_COLUMNS.get(name, [])
     assert len(new) == len(old)
