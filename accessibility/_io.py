@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import uuid
+import warnings
 import zlib
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -138,8 +139,10 @@ def header_line(path: Path, what: str) -> str:
     try:
         with _open_text(Path(path)) as fh:
             return fh.readline().lstrip("\ufeff")
-    except (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataFormatError(f"{what} {str(path)!r} is not readable text (UTF-8 CSV, or gzip of one): {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{what} {str(path)!r} is not UTF-8 text: {exc}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataFormatError(f"{what} {str(path)!r} is a damaged or truncated gzip file: {exc}") from None
     except OSError as exc:
         raise InputFileError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
 
@@ -220,15 +223,17 @@ def read_table(
         raise DataFormatError(f"{what} {str(p)!r}: cannot read its header line: {exc}") from None
     cols = _find_columns(header, wanted, p, what, optional)
     try:
-        df = pd.read_csv(
-            io.StringIO(text), sep=sep, usecols=list(cols.values()), dtype=object,
-            keep_default_na=False, na_values=[""], engine="c",
-        )
+        # every column is read (not ``usecols``) so that a row with too many fields is an error,
+        # not silently cut to the header's width
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # data cut to the header's width
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False, na_values=[""],
+                             engine="c", index_col=False)
     except Exception as exc:  # noqa: BLE001 - pandas' parser errors have no common base
         raise DataFormatError(f"{what} {str(p)!r} cannot be parsed as CSV: {exc}") from None
     if len(df) == 0 and not allow_empty:
         raise DataFormatError(f"{what} {str(p)!r} has a header but no data row")
-    df = df.rename(columns={v: k for k, v in cols.items()})[list(cols)]
+    df = df[list(cols.values())].rename(columns={v: k for k, v in cols.items()})
     for c in df.columns:
         df[c] = _strip_cells(df[c])
     df.attrs["source"] = {"path": str(p.resolve())}

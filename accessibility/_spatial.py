@@ -195,7 +195,7 @@ def _scan_cell(c, qx, qy, cell_ptr, cell_vert, vx, vy, best, bestd):
     return best, bestd
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _nearest(qx, qy, x0, y0, cell, ncol, nrow, cell_ptr, cell_vert, vx, vy):
     nq = len(qx)
     out_v = np.full(nq, -1, dtype=np.int64)
@@ -203,7 +203,7 @@ def _nearest(qx, qy, x0, y0, cell, ncol, nrow, cell_ptr, cell_vert, vx, vy):
     if len(vx) == 0:
         return out_v, out_d
     max_ring = ncol + nrow + 2
-    for i in prange(nq):
+    for i in range(nq):
         fx = (qx[i] - x0) / cell
         fy = (qy[i] - y0) / cell
         # clamp huge values so the int conversion stays defined

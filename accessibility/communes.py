@@ -75,6 +75,29 @@ def normalize_codes(codes) -> np.ndarray:
     return out[inv]
 
 
+#: What a commune code looks like once normalised: 5 characters, digits, 2A/2B for Corsica.
+COMMUNE_CODE_PATTERN = r"^(?:[0-9]{2}|2[AB])[0-9]{3}$"
+
+
+def bad_commune_codes(codes) -> np.ndarray:
+    """Mask of the normalised codes that are not commune codes (see :data:`COMMUNE_CODE_PATTERN`)."""
+    s = pd.Series(np.asarray(codes, dtype=object), dtype=object)
+    inv, uniq = pd.factorize(s, use_na_sentinel=False)
+    ok = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.fullmatch(COMMUNE_CODE_PATTERN).to_numpy(bool)
+    return ~ok[inv]
+
+
+def require_commune_codes(codes, path, what: str, column: str = "code") -> None:
+    """Refuse a code that is not a commune code, naming the file, line and column."""
+    bad = bad_commune_codes(codes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(
+            f"{what} {str(path)!r}, line {line_of(i)}, column {column!r}: {codes[i]!r} is not a commune code "
+            "(5 characters: 04070, 2A004)"
+        )
+
+
 def departement_of(codes) -> np.ndarray:
     """Département of each commune code: 3 characters overseas (``97x``, ``98x``), else 2."""
     c = pd.Series(normalize_codes(codes), dtype="object")
@@ -112,7 +135,7 @@ def load_communes(path: str | os.PathLike | None = None) -> pd.DataFrame:
     from ._io import cached_frame, sha256_file
 
     p = check_file(path if path is not None else default_communes_path(), "commune table")
-    out = cached_frame("communes", [sha256_file(p), "v1"], lambda: _read_communes(p))
+    out = cached_frame("communes", [sha256_file(p), "v2"], lambda: _read_communes(p))
     out.attrs["source"] = {"path": str(p.resolve())}
     return out
 
@@ -124,6 +147,7 @@ def _read_communes(p: Path) -> pd.DataFrame:
     df = read_table(p, wanted, what, optional=("centre",))
     require_keys(df, ("code",), p, what, unique=False)
     df["code"] = normalize_codes(df["code"])
+    require_commune_codes(df["code"].to_numpy(object), p, what)
     dup = df["code"].duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -174,6 +198,8 @@ def load_code_changes(path: str | os.PathLike | None = None) -> dict[str, str]:
     require_keys(df, ("old_code", "code"), p, "code change table", unique=False)
     old = normalize_codes(df["old_code"])
     new = normalize_codes(df["code"])
+    require_commune_codes(old, p, "code change table", "old_code")
+    require_commune_codes(new, p, "code change table", "code")
     out: dict[str, str] = {}
     for o, n in zip(old, new):
         if o in out:

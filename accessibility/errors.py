@@ -21,7 +21,26 @@ __all__ = [
 
 
 class AccessibilityError(Exception):
-    """Root of every error raised by the accessibility engine."""
+    """Root of every error raised by the accessibility engine.
+
+    A message is always one line: whitespace runs (newlines from a parser's message …) are
+    folded into single spaces, so the CLI prints one line whatever the cause.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(cls, *_one_line(args), **kwargs)
+
+    def __init__(self, *args):
+        super().__init__(*_one_line(args))
+
+    def __str__(self) -> str:
+        return " ".join(super().__str__().split())
+
+
+def _one_line(args: tuple) -> tuple:
+    if args and isinstance(args[0], str):
+        return (" ".join(args[0].split()), *args[1:])
+    return args
 
 
 class InputFileError(AccessibilityError, OSError):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._io import check_file, line_of, read_table, require_keys, require_numbers
-from .communes import map_commune_codes, normalize_codes
+from .communes import map_commune_codes, normalize_codes, require_commune_codes
 from .errors import DataFormatError, InvalidParameterError
 from .settings import POLE_SHARE, TIERS, embedded_data_dir
 
@@ -232,12 +232,13 @@ def load_bpe_counts(
     def build() -> pd.DataFrame:
         df = read_table(p, _BPE_COUNT_COLUMNS, what)
         require_keys(df, ("code", "typequ"), p, what)
+        require_commune_codes(normalize_codes(df["code"].to_numpy(object)), p, what, "DEPCOM")
         df["nb_equip"] = require_numbers(df, "nb_equip", p, what, minimum=0, decimal_comma=True, label="NB_EQUIP")
         return _finish_counts(df, code_changes)
 
     changes_key = hashlib.sha256(repr(sorted(code_changes.items())).encode()).hexdigest()
     nomenclature = repr(NOMENCLATURE_CHANGES)
-    out = cached_frame("bpe-counts", [sha256_file(p), changes_key, nomenclature, "v1"], build)
+    out = cached_frame("bpe-counts", [sha256_file(p), changes_key, nomenclature, "v2"], build)
     out.attrs["source"] = {"path": str(p.resolve())}
     return out
 
@@ -289,6 +290,7 @@ def load_bpe_points(
                 f"(LAMBERT_X/LAMBERT_Y or LONGITUDE/LATITUDE) with DEPCOM and TYPEQU"
             ) from None
     require_keys(df, ("code", "typequ"), p, what, unique=False)
+    require_commune_codes(normalize_codes(df["code"].to_numpy(object)), p, what, "DEPCOM")
     x = require_numbers(df, "x", p, what, allow_missing=True, decimal_comma=True)
     y = require_numbers(df, "y", p, what, allow_missing=True, decimal_comma=True)
     codes = map_commune_codes(df["code"].to_numpy(object), code_changes)
@@ -428,7 +430,7 @@ def equipment_presence(
         for t in ts:
             t_rows.append(t)
             t_cols.append(j)
-    tmap = pd.DataFrame({"typequ": t_rows, "col": t_cols})
+    tmap = pd.DataFrame({"typequ": np.asarray(t_rows, dtype=object), "col": np.asarray(t_cols, dtype=np.int64)})
     b = bpe[(bpe["nb_equip"] > 0)]
     b = b[b["code"].isin(row_of)].merge(tmap, on="typequ")
     present = np.zeros((len(codes), len(g)), dtype=bool)

@@ -99,8 +99,50 @@ class Profile:
         return frozenset(classes)
 
 
+#: Speeds (km/h) a profile may give: above 0 and at most this.
+MAX_SPEED_KMH = 300.0
+
+#: The keys a profile may hold, per table; anything else is refused (a typo would be ignored
+#: silently otherwise).
+_PROFILE_KEYS = {
+    "": {"name", "source", "speeds_kmh", "maxspeed", "rules"},
+    "maxspeed": {"factor", "implicit_kmh"},
+    "rules": {"implied_oneway", "access_denied", "include_tracks"},
+}
+
+
+def _profile_error(p: Path, key: str, problem: str) -> DataFormatError:
+    return DataFormatError(f"speed profile {str(p)!r}: {key} {problem}")
+
+
+def _speed(p: Path, key: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _profile_error(p, key, f"must be a number of km/h, got {v!r}")
+    f = float(v)
+    if not (0 < f <= MAX_SPEED_KMH):
+        raise _profile_error(p, key, f"must be in (0, {MAX_SPEED_KMH:g}] km/h, got {v!r}")
+    return f
+
+
+def _table(p: Path, doc: dict, key: str, *, required: bool = False) -> dict:
+    v = doc.get(key, {} if not required else None)
+    if v is None:
+        raise _profile_error(p, f"[{key}]", "is missing")
+    if not isinstance(v, dict):
+        raise _profile_error(p, key, f"must be a table, got {v!r}")
+    return v
+
+
+def _string_list(p: Path, key: str, v, default: list[str]) -> frozenset[str]:
+    if v is None:
+        return frozenset(default)
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise _profile_error(p, key, f"must be a list of strings, e.g. [\"no\", \"private\"], got {v!r}")
+    return frozenset(x.strip() for x in v)
+
+
 def load_profile(path: str | os.PathLike | None = None) -> Profile:
-    """Read a speed profile (TOML).
+    """Read a speed profile (TOML), checking every key's type and range.
 
     Parameters
     ----------
@@ -116,40 +158,55 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
     InputFileError
         The file does not exist or cannot be read.
     DataFormatError
-        The file is not valid TOML or lacks a required table, or a speed is not a positive number.
+        The file is not UTF-8 or not valid TOML; a key is unknown; a speed is not a number in
+        ``(0, 300]`` km/h; ``maxspeed.factor`` is not a number in ``(0, 2]``; a rule list is not
+        a list of strings; ``include_tracks`` is not ``true``/``false`` (the message names the
+        key).
     """
     p = Path(path) if path is not None else DEFAULT_PROFILE_PATH
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise InputFileError(f"cannot read speed profile {str(p)!r}: {exc.strerror or exc}") from exc
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"speed profile {str(p)!r} is not UTF-8 text: {exc}") from None
+    try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DataFormatError(f"speed profile {str(p)!r} is not valid TOML: {exc}") from exc
-    try:
-        speeds = {str(k): float(v) for k, v in doc["speeds_kmh"].items()}
-        ms = doc.get("maxspeed", {})
-        factor = float(ms.get("factor", 1.0))
-        implicit = {str(k).lower(): float(v) for k, v in ms.get("implicit_kmh", {}).items()}
-        rules = doc.get("rules", {})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataFormatError(
-            f"speed profile {str(p)!r} needs a [speeds_kmh] table of numbers: {exc}"
-        ) from exc
-    bad = {k: v for k, v in speeds.items() if not v > 0}
-    if bad or not factor > 0:
-        raise DataFormatError(
-            f"speed profile {str(p)!r}: speeds and factor must be positive, got {bad or factor}"
-        )
+        raise DataFormatError(f"speed profile {str(p)!r} is not valid TOML: {exc}") from None
+    for table, allowed in _PROFILE_KEYS.items():
+        sub = doc if not table else _table(p, doc, table)
+        extra = sorted(set(sub) - allowed)
+        if extra:
+            where = f"[{table}] " if table else ""
+            raise _profile_error(p, f"{where}key {extra[0]!r}", f"is unknown; known keys: {', '.join(sorted(allowed))}")
+    speeds_doc = _table(p, doc, "speeds_kmh", required=True)
+    if not speeds_doc:
+        raise _profile_error(p, "[speeds_kmh]", "is empty: give a speed per highway class")
+    speeds = {str(k): _speed(p, f"speeds_kmh.{k}", v) for k, v in speeds_doc.items()}
+    ms = _table(p, doc, "maxspeed")
+    factor = ms.get("factor", 1.0)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (0 < float(factor) <= 2):
+        raise _profile_error(p, "maxspeed.factor", f"must be a number in (0, 2], got {factor!r}")
+    implicit = {str(k).lower(): _speed(p, f"maxspeed.implicit_kmh.{k}", v)
+                for k, v in _table(p, ms, "implicit_kmh").items()}
+    rules = _table(p, doc, "rules")
+    tracks = rules.get("include_tracks", False)
+    if not isinstance(tracks, bool):
+        raise _profile_error(p, "rules.include_tracks", f"must be true or false (no quotes), got {tracks!r}")
+    for key in ("name", "source"):
+        if key in doc and not isinstance(doc[key], str):
+            raise _profile_error(p, key, f"must be a string, got {doc[key]!r}")
     return Profile(
         name=str(doc.get("name", p.stem)),
         speeds_kmh=MappingProxyType(speeds),
-        maxspeed_factor=factor,
+        maxspeed_factor=float(factor),
         implicit_kmh=MappingProxyType(implicit),
-        implied_oneway=frozenset(rules.get("implied_oneway", ["motorway", "motorway_link"])),
-        access_denied=frozenset(rules.get("access_denied", ["no", "private"])),
-        include_tracks=bool(rules.get("include_tracks", False)),
+        implied_oneway=_string_list(p, "rules.implied_oneway", rules.get("implied_oneway"), ["motorway", "motorway_link"]),
+        access_denied=_string_list(p, "rules.access_denied", rules.get("access_denied"), ["no", "private"]),
+        include_tracks=tracks,
         text=text,
     )
 

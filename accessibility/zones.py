@@ -43,7 +43,8 @@ import pandas as pd
 from .errors import DataFormatError, InvalidParameterError, NoCommuneError, NoServiceError
 from .graph import Graph
 from .places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places  # noqa: F401 - reasons re-exported
-from .routing import nearest_place, place_matrix
+from .routing import place_matrix
+from .routing.points import nearest_place_groups
 from .runs import Run
 from .services import EquipmentPresence, equipment_presence, pole_mask
 from .settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
@@ -168,14 +169,12 @@ def nearest_equipment_times(
 
 
 def _by_search(graph, origins, servers, usable, time_s, nearest, bar) -> None:
-    """One multi-source search per equipment column, from the servers having it."""
-    for j in range(usable.shape[1]):
-        cols = np.flatnonzero(usable[:, j])
-        if len(cols):
-            t, k = nearest_place(graph, origins.snapped, servers.snapped.take(cols))
-            time_s[:, j] = t
-            nearest[:, j] = np.where(k >= 0, cols[np.maximum(k, 0)], -1)
-        bar.update()
+    """One multi-source search per equipment column, from the servers having it (parallel over
+    columns)."""
+    t, k = nearest_place_groups(graph, origins.snapped, servers.snapped, usable)
+    time_s[:] = t
+    nearest[:] = k
+    bar.update(usable.shape[1])
 
 
 def _by_matrix(graph, origins, servers, usable, time_s, nearest, bar) -> None:

@@ -48,3 +48,7 @@ def _terminate_like_interrupt() -> None:
         signal.signal(signal.SIGTERM, _sigterm)
     except ValueError:  # not the main thread (e.g. a test runner): nothing to do
         pass
+
+
+if __name__ == "__main__":  # python -m accessibility.cli.main
+    cli()

@@ -17,7 +17,7 @@ from . import _kernels
 from .dijkstra import _cutoff, check_graph_arg
 from .snap import Snapped, snap_points, subset_snapped
 
-__all__ = ["nearest_place", "place_matrix", "Route", "route"]
+__all__ = ["nearest_place", "nearest_place_groups", "place_matrix", "Route", "route"]
 
 
 def as_snapped(x, what: str) -> Snapped:
@@ -149,6 +149,83 @@ def nearest_place(
     sel = order[first]
     time_s[pt[sel]] = cand[sel]
     nearest[pt[sel]] = which[sel]
+    far = ~(time_s <= cut)
+    time_s[far] = np.inf
+    nearest[far] = -1
+    return time_s, nearest
+
+
+def nearest_place_groups(
+    graph: Graph,
+    origins,
+    places,
+    groups: np.ndarray,
+    *,
+    cutoff_s: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_place` for several groups of places at once, parallel over groups.
+
+    The "nearest commune having each equipment" question: group ``k`` is the places ``p`` with
+    ``groups[p, k]``; for every origin and group, the time to the nearest place of the group and
+    which place it is. Each group is one multi-source search (on the reverse graph), answered at
+    the origins' anchors only; results equal :func:`nearest_place` on each group.
+
+    Parameters
+    ----------
+    graph : Graph
+    origins, places : Places or Snapped
+    groups : np.ndarray of bool, shape (len(places), m)
+    cutoff_s : float, optional
+
+    Returns
+    -------
+    time_s : np.ndarray of float64, shape (len(origins), m)
+        Seconds; ``inf`` where no place of the group is reachable (or the origin is not placed).
+    nearest : np.ndarray of int64, shape (len(origins), m)
+        Position in ``places`` of the nearest place of the group, -1 where ``inf``.
+    """
+    check_graph_arg(graph)
+    origins = as_snapped(origins, "origins")
+    places = as_snapped(places, "places")
+    groups = np.asarray(groups, dtype=bool)
+    if groups.ndim != 2 or groups.shape[0] != len(places):
+        raise InvalidParameterError(f"groups must have shape (len(places)={len(places)}, m), got {groups.shape}")
+    cut = _cutoff(cutoff_s)
+    n, m = len(origins), groups.shape[1]
+    groups = groups & places.ok[:, None]
+    # seeds of group k: the "in" anchors of its places, labelled by place position
+    n_anchor = np.diff(places.in_ptr)
+    anchor_place = np.repeat(np.arange(len(places), dtype=np.int64), n_anchor)
+    cols, rows = np.nonzero(groups.T)  # sorted by group
+    counts = np.bincount(cols, minlength=m)
+    seed_pos = np.concatenate([np.arange(places.in_ptr[p], places.in_ptr[p + 1]) for p in rows]) if len(rows) else np.zeros(0, np.int64)
+    seed_group_counts = np.bincount(cols, weights=n_anchor[rows], minlength=m).astype(np.int64)
+    gptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(seed_group_counts, out=gptr[1:])
+    del counts
+    qnodes, qidx = np.unique(origins.out_node, return_inverse=True)
+    d, lab = _kernels.grouped_multi_source(
+        graph.rev_indptr, graph.rev_indices, graph.rev_time_s, gptr, places.in_node[seed_pos],
+        places.in_time_s[seed_pos], anchor_place[seed_pos], qnodes, cut, red=graph.reduced(reverse=True),
+    )
+    time_s = np.full((n, m), np.inf)
+    nearest = np.full((n, m), -1, dtype=np.int64)
+    # per origin, its anchors in order: strictly better replaces (ties go to the earliest anchor)
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(origins.out_ptr))
+    rank = np.arange(len(owner)) - origins.out_ptr[owner]
+    for r in range(int(rank.max()) + 1 if len(rank) else 0):
+        sel = np.flatnonzero(rank == r)
+        o = owner[sel]
+        cand = origins.out_time_s[sel][:, None] + d[:, qidx[sel]].T
+        better = cand < time_s[o]
+        time_s[o] = np.where(better, cand, time_s[o])
+        nearest[o] = np.where(better, lab[:, qidx[sel]].T, nearest[o])
+    # trips that pass no node, in their order: strictly better replaces
+    ia, ib, t, _ = _same_chain(origins, places)
+    for i, j, tt in zip(ia, ib, t):
+        ks = np.flatnonzero(groups[j] & (tt < time_s[i]))
+        time_s[i, ks] = tt
+        nearest[i, ks] = j
     far = ~(time_s <= cut)
     time_s[far] = np.inf
     nearest[far] = -1

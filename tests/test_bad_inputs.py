@@ -1,0 +1,339 @@
+"""Bad input, as families: every bad file gets one line naming it, every value outside its domain
+is refused with file, line and column, a figure that cannot be measured is an error (never a 0),
+and type errors in the Python API stay inside the AccessibilityError tree."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from accessibility.cli.main import cli
+from accessibility.communes import load_code_changes, load_commune_polygons, load_communes
+from accessibility.errors import (
+    AccessibilityError,
+    DataFormatError,
+    InputFileError,
+    InvalidParameterError,
+    NoCommuneError,
+    NoDrivableRoadError,
+    NoServiceError,
+)
+from accessibility.services import load_bpe, load_gammes
+from accessibility.settings import DEFAULT_PROFILE_PATH, load_profile
+from accessibility.zones import compute_access
+
+from . import toy_zones as toy
+from .conftest import write_pbf
+
+COMMUNES_HEAD = "code,nom,departement,population,lon,lat\n"
+GOOD_COMMUNE = "04070,Digne,04,16000,6.2356,44.0925\n"
+BPE_HEAD = "DEPCOM,TYPEQU,NB_EQUIP\n"
+GAMMES = (DEFAULT_PROFILE_PATH.parent.parent.parent / "data" / "bpe" / "bpe-gammes-2021.csv")
+
+
+@pytest.fixture(autouse=True)
+def _private_table_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCESSIBILITY_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _write(path, content):
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif path.suffix == ".gz":
+        path.write_bytes(gzip.compress(content.encode("utf-8")))
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _one_line_naming(exc: BaseException, path) -> None:
+    msg = str(exc)
+    assert "\n" not in msg and str(path.name) in msg, msg
+
+
+# ---- loaders ---------------------------------------------------------------------------------
+
+COMMUNE_CASES = {
+    "empty-code": (COMMUNES_HEAD + GOOD_COMMUNE + ",Nowhere,04,10,6.1,44.1\n", "line 3, column 'code' is empty"),
+    "negative-population": (COMMUNES_HEAD + "04070,Digne,04,-5,6.2,44.1\n", "line 2, column 'population' holds '-5', below"),
+    "nan-population": (COMMUNES_HEAD + "04070,Digne,04,nan,6.2,44.1\n", "'population' holds 'nan', not a finite number"),
+    "inf-population": (COMMUNES_HEAD + "04070,Digne,04,inf,6.2,44.1\n", "'population' holds 'inf', not a finite number"),
+    "text-lon": (COMMUNES_HEAD + "04070,Digne,04,1,east,44.1\n", "column 'lon' holds 'east'"),
+    "lon-without-lat": (COMMUNES_HEAD + "04070,Digne,04,1,6.2,\n", "has only one of lon and lat"),
+    "lambert-coordinates": (COMMUNES_HEAD + "04070,Digne,04,1,959021,6337918\n", "WGS84"),
+    "duplicate-code": (COMMUNES_HEAD + GOOD_COMMUNE + "4070,Digne bis,04,1,6.2,44.1\n", "line 3: code 04070 appears more than once"),
+    "header-only": (COMMUNES_HEAD, "has a header but no data row"),
+    "empty-file": ("", "is empty"),
+    "missing-column": ("code,nom,population,lon,lat\n04070,D,1,6,44\n", r"lacks the column\(s\) departement"),
+    "latin-1": ((COMMUNES_HEAD + "04070,Digne-les-Bains é,04,1,6.2,44.1\n").encode("latin-1"), "not UTF-8"),
+    "binary": (bytes(range(256)) * 4, "not UTF-8"),
+    "nul-bytes": ((COMMUNES_HEAD + GOOD_COMMUNE).encode() + b"\x00\x00", "NUL bytes"),
+    "ragged-row": (COMMUNES_HEAD + "04070,Digne,04,1,6.2,44.1,extra,more\n", "cannot be parsed"),
+}
+
+
+@pytest.mark.parametrize("case", COMMUNE_CASES, ids=list(COMMUNE_CASES))
+def test_commune_table_family(tmp_path, case):
+    content, message = COMMUNE_CASES[case]
+    p = _write(tmp_path / "communes.csv", content)
+    with pytest.raises(DataFormatError, match=message) as ei:
+        load_communes(p)
+    _one_line_naming(ei.value, p)
+
+
+def test_truncated_gzip_commune_table(tmp_path):
+    full = gzip.compress((COMMUNES_HEAD + GOOD_COMMUNE * 2000).encode())
+    p = _write(tmp_path / "communes.csv.gz", full[: len(full) // 2])
+    with pytest.raises(DataFormatError, match="damaged or truncated gzip") as ei:
+        load_communes(p)
+    _one_line_naming(ei.value, p)
+
+
+BPE_CASES = {
+    "negative-count": (BPE_HEAD + "04070,A101,-1\n", "line 2, column 'NB_EQUIP' holds '-1', below the minimum 0"),
+    "inf-count": (BPE_HEAD + "04070,A101,1e400\n", "holds '1e400', not a finite number"),
+    "nan-count": (BPE_HEAD + "04070,A101,NaN\n", "holds 'NaN', not a finite number"),
+    "empty-count": (BPE_HEAD + "04070,A101,\n", "column 'NB_EQUIP' is empty"),
+    "empty-code": (BPE_HEAD + "04070,A101,1\n,A101,1\n", "line 3, column 'code' is empty"),
+    "empty-type": (BPE_HEAD + "04070,,1\n", "column 'typequ' is empty"),
+    "duplicate-key": (BPE_HEAD + "04070,A101,1\n04070,A101,2\n", "line 3: code/typequ 04070, A101 appears more than once"),
+    "header-only": (BPE_HEAD, "has a header but no data row"),
+    "latin-1": ((BPE_HEAD + "04070,A101,1\n04070,é,1\n").encode("latin-1"), "not UTF-8"),
+    "not-a-bpe": ("a,b,c\n1,2,3\n", "lacks the column"),
+}
+
+
+@pytest.mark.parametrize("case", BPE_CASES, ids=list(BPE_CASES))
+def test_bpe_family(tmp_path, case):
+    content, message = BPE_CASES[case]
+    p = _write(tmp_path / "bpe.csv", content)
+    with pytest.raises(DataFormatError, match=message) as ei:
+        load_bpe(p, code_changes={})
+    _one_line_naming(ei.value, p)
+
+
+GAMMES_HEAD = "code_equipement,regroupement_1,gamme\n"
+GAMME_CASES = {
+    "header-only": (GAMMES_HEAD, "has a header but no data row"),
+    "unknown-gamme": (GAMMES_HEAD + "A101,A101,locale\n", "line 2: equipment A101 has gamme 'locale'"),
+    "empty-gamme": (GAMMES_HEAD + "A101,A101,\n", "column 'tier' is empty"),
+    "duplicate-equipment": (GAMMES_HEAD + "A101,A101,proximité\na101,A101,proximité\n", "equipment A101 appears more than once"),
+    "empty-equipment": (GAMMES_HEAD + ",A101,proximité\n", "column 'equipment' is empty"),
+    "latin-1": ((GAMMES_HEAD + "A101,A101,proximité\n").encode("latin-1"), "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", GAMME_CASES, ids=list(GAMME_CASES))
+def test_gamme_table_family(tmp_path, case):
+    content, message = GAMME_CASES[case]
+    p = _write(tmp_path / "gammes.csv", content)
+    with pytest.raises(DataFormatError, match=message) as ei:
+        load_gammes(p)
+    _one_line_naming(ei.value, p)
+
+
+def test_code_changes_with_an_empty_cell(tmp_path):
+    p = _write(tmp_path / "changes.csv", "old_code,code\n04001,\n")
+    with pytest.raises(DataFormatError, match="line 2, column 'code' is empty"):
+        load_code_changes(p)
+
+
+POLYGON_CASES = {
+    "a-csv": ("polygons.csv", COMMUNES_HEAD + GOOD_COMMUNE, (DataFormatError, InputFileError)),
+    "a-text-file": ("polygons.gpkg", "hello", (InputFileError,)),
+    "points": ("points.geojson", '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"04070"},'
+               '"geometry":{"type":"Point","coordinates":[6.2,44.1]}}]}', (DataFormatError,)),
+}
+
+
+@pytest.mark.parametrize("case", POLYGON_CASES, ids=list(POLYGON_CASES))
+def test_polygon_file_family(tmp_path, case):
+    name, content, errors = POLYGON_CASES[case]
+    p = _write(tmp_path / name, content)
+    with pytest.raises(errors) as ei:
+        load_commune_polygons(p)
+    _one_line_naming(ei.value, p)
+
+
+# ---- speed profile ---------------------------------------------------------------------------
+
+PROFILE_CASES = {
+    "string-false": ('[speeds_kmh]\nprimary = 50\n[rules]\ninclude_tracks = "false"\n', "rules.include_tracks must be true or false"),
+    "infinite-speed": ("[speeds_kmh]\nprimary = inf\n", r"speeds_kmh.primary must be in \(0, 300\]"),
+    "nan-speed": ("[speeds_kmh]\nprimary = nan\n", "speeds_kmh.primary must be in"),
+    "zero-speed": ("[speeds_kmh]\nprimary = 0\n", "speeds_kmh.primary must be in"),
+    "text-speed": ('[speeds_kmh]\nprimary = "fast"\n', "speeds_kmh.primary must be a number"),
+    "bool-speed": ("[speeds_kmh]\nprimary = true\n", "speeds_kmh.primary must be a number"),
+    "string-list": ('[speeds_kmh]\nprimary = 50\n[rules]\naccess_denied = "private"\n', "rules.access_denied must be a list of strings"),
+    "number-list": ("[speeds_kmh]\nprimary = 50\n[rules]\nimplied_oneway = [1, 2]\n", "rules.implied_oneway must be a list of strings"),
+    "factor-negative": ("[speeds_kmh]\nprimary = 50\n[maxspeed]\nfactor = -0.8\n", r"maxspeed.factor must be a number in \(0, 2\]"),
+    "implicit-text": ('[speeds_kmh]\nprimary = 50\n[maxspeed.implicit_kmh]\nurban = "50"\n', "maxspeed.implicit_kmh.urban must be a number"),
+    "unknown-key": ("[speeds_kmh]\nprimary = 50\n[rules]\ninclude_track = true\n", "key 'include_track' is unknown"),
+    "unknown-table": ("[speed_kmh]\nprimary = 50\n", "key 'speed_kmh' is unknown"),
+    "no-speeds": ('name = "x"\n', r"\[speeds_kmh\] is missing"),
+    "empty-speeds": ("[speeds_kmh]\n", "is empty"),
+    "speeds-not-table": ("speeds_kmh = 5\n", "speeds_kmh must be a table"),
+    "not-toml": ("[speeds_kmh\nprimary = 50\n", "is not valid TOML"),
+    "not-utf8": ("[speeds_kmh]\n# é\nprimary = 50\n".encode("latin-1"), "is not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", PROFILE_CASES, ids=list(PROFILE_CASES))
+def test_profile_family(tmp_path, case):
+    content, message = PROFILE_CASES[case]
+    p = _write(tmp_path / "profile.toml", content)
+    with pytest.raises(DataFormatError, match=message) as ei:
+        load_profile(p)
+    _one_line_naming(ei.value, p)
+
+
+# ---- figures that cannot be measured ---------------------------------------------------------
+
+
+def _toy(**kw):
+    args = dict(departements="04", tiers=["proximite"], methods=["mean"], thresholds_min=toy.THRESHOLDS)
+    args.update(kw.pop("opts", {}))
+    data = dict(communes=toy.toy_communes(), bpe=toy.toy_bpe(), gammes=toy.toy_gammes())
+    data.update(kw)
+    return compute_access(toy.toy_graph(), data["communes"], data["bpe"], data["gammes"], **args)
+
+
+UNMEASURABLE = {
+    "gamme-table-missing-the-tier": (dict(opts={"tiers": ["proximite", "superieure"]}), NoServiceError,
+                                     "gamme superieure: none of its 0 equipments"),
+    "all-counts-zero": (dict(bpe=toy.toy_bpe().assign(nb_equip=0.0)), NoServiceError, "gamme proximite: .*nothing to measure"),
+    "bpe-of-another-area": (dict(bpe=toy.toy_bpe().assign(code="13055")), NoServiceError, "no commune of the road extract"),
+    "gamme-types-unknown-to-the-bpe": (dict(bpe=toy.toy_bpe().assign(typequ="ZZZ")), NoServiceError, "none of its 3 equipments"),
+    "unknown-departement-in-a-list": (dict(opts={"departements": "04,99"}), NoCommuneError, "département.s. 99"),
+}
+
+
+@pytest.mark.parametrize("case", UNMEASURABLE, ids=list(UNMEASURABLE))
+def test_unmeasurable_is_an_error_never_zero(case):
+    kw, error, message = UNMEASURABLE[case]
+    with pytest.raises(error, match=message):
+        _toy(**kw)
+
+
+def test_unknown_population_is_empty_and_counted():
+    c = toy.toy_communes()
+    c["population"] = pd.array([1000, None, 300, 50, 10, 7, 5, 99], dtype="Int64")
+    r = _toy(communes=c)
+    s = r.summary.iloc[0]
+    assert s["population"] == 1000 + 300 + 50 and s["communes_population_unknown"] == 1
+    assert r.access.set_index("code").loc["04002", "population"] is pd.NA
+
+
+# ---- the command line: one line, non-zero exit, no output ------------------------------------
+
+
+CLI_FILE_CASES = {
+    "--communes": ("communes.csv", COMMUNES_HEAD + ",X,04,1,6,44\n"),
+    "--bpe": ("bpe.csv.gz", gzip.compress((BPE_HEAD + "04070,A101,1\n" * 3000).encode())[:500]),
+    "--gammes": ("gammes.csv", GAMMES_HEAD),
+    "--polygons": ("polygons.gpkg", COMMUNES_HEAD + GOOD_COMMUNE),
+    "--code-changes": ("changes.csv", b"\xff\xfe\x00garbage"),
+    "--profile": ("car.toml", '[speeds_kmh]\nprimary = 50\n[rules]\ninclude_tracks = "false"\n'),
+}
+
+
+@pytest.mark.parametrize("option", CLI_FILE_CASES, ids=list(CLI_FILE_CASES))
+def test_cli_bad_file_family(tmp_path, option):
+    name, content = CLI_FILE_CASES[option]
+    p = _write(tmp_path / name, content)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["compute", option, str(p), "--out", str(out), "--no-maps"])
+    assert r.exit_code == 1, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1 and name in lines[0] and "Traceback" not in r.output, r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--out", ""], "is empty"), (["--departement", "04,99"], "99"), (["--departement", "04/05"], "not a département code")],
+    ids=["empty-out", "unknown-departement", "bad-departement"],
+)
+def test_cli_bad_options_fail_fast(tmp_path, args, message):
+    r = CliRunner().invoke(cli, ["compute", *args, "--no-maps", "--cache-dir", str(tmp_path / "never")]
+                           + ([] if "--out" in args else ["--out", str(tmp_path / "o")]))
+    assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "never").exists()  # reported before the graph is loaded
+
+
+# ---- the Python API: type errors stay in the tree --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return toy.toy_graph()
+
+
+def _api_cases(graph):
+    from accessibility.places import Places, matrix, nearest
+    from accessibility.routing import nearest_source, route, shortest_times, snap_points, time_matrix
+
+    p = Places.from_arrays(graph, ["a"], [6.0], [44.0])
+    return {
+        "compute-graph-string": lambda: compute_access("graph", toy.toy_communes(), toy.toy_bpe(), toy.toy_gammes()),
+        "compute-communes-none": lambda: compute_access(graph, None, toy.toy_bpe(), toy.toy_gammes(), departements="04"),
+        "compute-bpe-array": lambda: compute_access(graph, toy.toy_communes(), np.zeros(3), toy.toy_gammes(), departements="04"),
+        "compute-tiers-int": lambda: compute_access(graph, toy.toy_communes(), toy.toy_bpe(), toy.toy_gammes(), tiers=5),
+        "compute-pole-share-str": lambda: compute_access(graph, toy.toy_communes(), toy.toy_bpe(), toy.toy_gammes(),
+                                                         departements="04", pole_share="half"),
+        "places-ids-none": lambda: Places.from_arrays(graph, None, [6.0], [44.0]),
+        "places-lon-text": lambda: Places.from_arrays(graph, ["a"], ["east"], [44.0]),
+        "places-duplicate-ids": lambda: Places.from_arrays(graph, ["a", "a"], [6.0, 6.01], [44.0, 44.0]),
+        "places-negative-population": lambda: Places.from_arrays(graph, ["a"], [6.0], [44.0], population=[-1]),
+        "nearest-raw-array": lambda: nearest(graph, np.array([0, 1]), p),
+        "matrix-none": lambda: matrix(graph, p, None),
+        "nearest-graph-none": lambda: nearest(None, p, p),
+        "snap-text": lambda: snap_points(graph, "a", "b"),
+        "snap-distance-text": lambda: snap_points(graph, [6.0], [44.0], max_distance_m="far"),
+        "shortest-times-text": lambda: shortest_times(graph, "x"),
+        "shortest-cutoff-text": lambda: shortest_times(graph, 0, cutoff_s="soon"),
+        "nearest-source-none": lambda: nearest_source(graph, None),
+        "time-matrix-floats": lambda: time_matrix(graph, [0.5], [1]),
+        "route-graph-dict": lambda: route({}, (6.0, 44.0), (6.01, 44.0)),
+        "places-mark-unknown-reason": lambda: p.mark([0], "tired"),
+        "places-row-of-unknown": lambda: p.row_of(["zz"]),
+    }
+
+
+def test_api_type_errors_stay_in_the_tree(graph):
+    for name, call in _api_cases(graph).items():
+        with pytest.raises(AccessibilityError) as ei:
+            call()
+        assert isinstance(ei.value, (InvalidParameterError, DataFormatError, NoCommuneError)), name
+        assert str(ei.value), name
+
+
+def test_places_of_another_graph_are_refused(graph, embedded_graph):
+    from accessibility.places import Places, nearest
+
+    p = Places.from_arrays(graph, ["a"], [6.0], [44.0])
+    with pytest.raises(InvalidParameterError, match="placed on another graph"):
+        nearest(embedded_graph, p, p)
+
+
+# ---- smaller ones ----------------------------------------------------------------------------
+
+
+def test_one_way_only_extract_is_refused(tmp_path):
+    nodes = {1: (6.0, 44.0), 2: (6.001, 44.0), 3: (6.002, 44.0)}
+    p = write_pbf(tmp_path / "oneway.osm.pbf", nodes, [(10, [1, 2, 3], {"highway": "primary", "oneway": "yes"})])
+    from accessibility.graph import load_graph
+
+    with pytest.raises(NoDrivableRoadError, match="no road is left .* one-way"):
+        load_graph(p, use_cache=False)
+
+
+def test_route_from_a_point_to_itself_is_zero(embedded_graph):
+    from accessibility.routing import route
+
+    r = route(embedded_graph, (6.2356, 44.0925), (6.2356, 44.0925))
+    assert r.seconds == 0.0 and r.metres == 0.0
