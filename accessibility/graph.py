@@ -593,8 +593,8 @@ def read_graph(path: str | os.PathLike, *, mmap: bool = False) -> Graph:
         g = Graph(**{n: arrays[n] for n in _ARRAYS}, report=report)
     except InputFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as exc:
-        raise InputFileError(f"cannot read graph {str(p)!r}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a damaged .npy header can raise SyntaxError, TokenError…
+        raise InputFileError(f"cannot read graph {str(p)!r}: {type(exc).__name__}: {exc}") from None
     problem = check_graph(g)
     if problem is None:
         from ._spatial import SnapIndex
