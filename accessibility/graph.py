@@ -313,137 +313,125 @@ def graph_from_edges(
     InvalidParameterError
         Times are negative or not finite, or ids are out of range.
     """
-    from scipy.sparse import coo_array
-    from scipy.sparse.csgraph import connected_components
-
-    from ._graph_kernels import contractible_nodes, walk_chains
-    from .errors import InvalidParameterError
-
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    t = np.asarray(time_s, dtype=np.float64)
-    if len(u) == 0:
-        raise NoDrivableRoadError(f"no edge to build a graph from ({source})")
-    if not (len(u) == len(v) == len(t)):
-        raise InvalidParameterError(
-            f"u, v and time_s must have the same length, got {len(u)}, {len(v)}, {len(t)}"
-        )
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise InvalidParameterError("edge times must be finite and >= 0 seconds")
-    ln = np.zeros(len(u)) if length_m is None else np.asarray(length_m, dtype=np.float64)
-    if x is None:
-        n = int(max(u.max(), v.max())) + 1
-        xa = np.zeros(n)
-        ya = np.zeros(n)
-    else:
-        xa = np.asarray(x, dtype=np.float64)
-        ya = np.asarray(y, dtype=np.float64)
-        n = len(xa)
-    if u.min() < 0 or v.min() < 0 or u.max() >= n or v.max() >= n:
-        raise InvalidParameterError(f"edge node ids must be in [0, {n})")
-
-    km_raw = _road_km(u, v, ln)
-    edges_raw = len(u)
+    u, v, t, ln, xa, ya = _checked_edges(u, v, time_s, length_m, x, y, source)
+    n = len(xa)
+    km_raw, edges_raw = _road_km(u, v, ln), len(u)
     nodes_raw = int(np.unique(np.concatenate([u, v])).size)
-
-    # largest strongly connected component
-    if largest_component:
-        adj = coo_array((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
-        _, labels = connected_components(adj, directed=True, connection="strong")
-        present = np.zeros(n, dtype=bool)
-        present[u] = True
-        present[v] = True
-        counts = np.bincount(labels[present])
-        best = int(np.argmax(counts))
-        in_scc = (labels == best) & present
-        keep_e = in_scc[u] & in_scc[v]
-        u, v, t, ln = u[keep_e], v[keep_e], t[keep_e], ln[keep_e]
-    else:
-        in_scc = np.zeros(n, dtype=bool)
-        in_scc[u] = True
-        in_scc[v] = True
-    km_scc = _road_km(u, v, ln) if len(u) else 0.0
-    nodes_scc = int(in_scc.sum())
+    in_scc = _largest_component(u, v, n) if largest_component else _present(u, v, n)
+    keep_e = in_scc[u] & in_scc[v]
+    u, v, t, ln = u[keep_e], v[keep_e], t[keep_e], ln[keep_e]
     if len(u) == 0:
         raise NoDrivableRoadError(
             f"no road is left in {source} once its largest strongly connected component is kept "
             f"({nodes_raw:,} nodes, {edges_raw:,} directed edges, none of them on a loop you can "
             "drive both ways: are all its roads one-way?)"
         )
-
-    # compact ids of the component's nodes
+    km_scc = _road_km(u, v, ln)
     old_of = np.flatnonzero(in_scc)
     new_of = np.full(n, -1, dtype=np.int64)
     new_of[old_of] = np.arange(len(old_of))
-    cu, cv = new_of[u], new_of[v]
-    cu, cv, t, ln = _dedupe_min(cu, cv, t, ln)
-    nc = len(old_of)
-    indptr, indices, tt, ll = _csr(cu, cv, nc, t, ln)
-    rindptr, rindices = _csr(cv, cu, nc)[:2]
+    cu, cv, t, ln = _dedupe_min(new_of[u], new_of[v], t, ln)
+    chains, contractible = _contract_chains(cu, cv, t, ln, len(old_of), contract)
+    kept = np.flatnonzero(~contractible)
+    kept = kept[_hilbert_order(xa[old_of[kept]], ya[old_of[kept]])]
+    node_of = np.full(len(old_of), -1, dtype=np.int64)
+    node_of[kept] = np.arange(len(kept))
+    report = BuildReport(
+        source=source, n_ways=n_ways, n_ways_excluded=n_ways_excluded, nodes_raw=nodes_raw,
+        edges_raw=edges_raw, km_raw=km_raw, nodes_scc=int(in_scc.sum()), km_scc=km_scc,
+        nodes=len(kept), edges=0,
+    )
+    graph = _assemble(chains, contractible, node_of, xa[old_of], ya[old_of], report)
+    node_ids = np.full(n, -1, dtype=np.int64)
+    node_ids[old_of] = node_of
+    return graph, node_ids
 
+
+def _checked_edges(u, v, time_s, length_m, x, y, source: str):
+    """Edge and node arrays as numpy, checked (lengths, times, ids in range)."""
+    from .errors import InvalidParameterError
+
+    try:
+        u = np.asarray(u, dtype=np.int64)
+        v = np.asarray(v, dtype=np.int64)
+        t = np.asarray(time_s, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError("u, v must be integer node ids and time_s numbers of seconds") from None
+    if len(u) == 0:
+        raise NoDrivableRoadError(f"no edge to build a graph from ({source})")
+    if not (len(u) == len(v) == len(t)):
+        raise InvalidParameterError(f"u, v and time_s must have the same length, got {len(u)}, {len(v)}, {len(t)}")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise InvalidParameterError("edge times must be finite and >= 0 seconds")
+    ln = np.zeros(len(u)) if length_m is None else np.asarray(length_m, dtype=np.float64)
+    if x is None:
+        n = int(max(u.max(), v.max())) + 1
+        xa, ya = np.zeros(n), np.zeros(n)
+    else:
+        xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        n = len(xa)
+    if u.min() < 0 or v.min() < 0 or u.max() >= n or v.max() >= n:
+        raise InvalidParameterError(f"edge node ids must be in [0, {n})")
+    return u, v, t, ln, xa, ya
+
+
+def _present(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[u] = True
+    out[v] = True
+    return out
+
+
+def _largest_component(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """Mask of the nodes of the largest strongly connected component (among nodes with edges)."""
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    adj = coo_array((np.ones(len(u)), (u, v)), shape=(n, n)).tocsr()
+    _, labels = connected_components(adj, directed=True, connection="strong")
+    present = _present(u, v, n)
+    best = int(np.argmax(np.bincount(labels[present])))
+    return (labels == best) & present
+
+
+def _contract_chains(cu, cv, t, ln, nc: int, contract: bool):
+    """Chains between kept nodes (walk_chains' arrays) and the mask of contracted nodes."""
+    from ._graph_kernels import contractible_nodes, walk_chains
+
+    indptr, indices, tt, ll = _csr(cu, cv, nc, t, ln)
     if contract:
+        rindptr, rindices = _csr(cv, cu, nc)[:2]
         contractible = contractible_nodes(indptr, indices, rindptr, rindices)
     else:
         contractible = np.zeros(nc, dtype=bool)
     while True:
         res = walk_chains(indptr, indices, tt, ll, contractible)
         if res[7]:
-            break
+            return res[:7], contractible
         # rings of contractible nodes only: keep them as nodes
         contractible = contractible & (res[4][:, 0] != -1)
-    ch_tail, ch_head, ch_time, ch_len, slot_chain, slot_off_s, slot_off_m, _ = res
 
-    kept = np.flatnonzero(~contractible)
-    order = _hilbert_order(xa[old_of[kept]], ya[old_of[kept]])
-    kept = kept[order]
-    node_of = np.full(nc, -1, dtype=np.int64)
-    node_of[kept] = np.arange(len(kept))
-    k_tail = node_of[ch_tail]
-    k_head = node_of[ch_head]
 
+def _assemble(chains, contractible, node_of, xs, ys, report: BuildReport) -> Graph:
+    """The Graph from the chains: CSR of the fastest chain per node pair, shape points."""
+    ch_tail, ch_head, ch_time, ch_len, slot_chain, slot_off_s, slot_off_m = chains
+    kept = np.flatnonzero(node_of >= 0)[np.argsort(node_of[node_of >= 0])]
+    k_tail, k_head = node_of[ch_tail], node_of[ch_head]
     gu, gv, gt, gl = _dedupe_min(k_tail, k_head, ch_time, ch_len)
     nk = len(kept)
     g_indptr, g_indices, g_time, g_len = _csr(gu, gv, nk, gt, gl)
     r_indptr, r_indices, r_time = _csr(gv, gu, nk, gt)
-
     shapes = np.flatnonzero(contractible)
-    report = BuildReport(
-        source=source,
-        n_ways=n_ways,
-        n_ways_excluded=n_ways_excluded,
-        nodes_raw=nodes_raw,
-        edges_raw=edges_raw,
-        km_raw=km_raw,
-        nodes_scc=nodes_scc,
-        km_scc=km_scc,
-        nodes=nk,
-        edges=len(g_indices),
-    )
     i32 = np.int32
-    graph = Graph(
-        indptr=g_indptr.astype(i32),
-        indices=g_indices.astype(i32),
-        time_s=g_time,
-        length_m=g_len,
-        rev_indptr=r_indptr.astype(i32),
-        rev_indices=r_indices.astype(i32),
-        rev_time_s=r_time,
-        x=xa[old_of[kept]],
-        y=ya[old_of[kept]],
-        chain_tail=k_tail.astype(i32),
-        chain_head=k_head.astype(i32),
-        chain_time_s=ch_time,
-        chain_length_m=ch_len,
-        shape_x=xa[old_of[shapes]],
-        shape_y=ya[old_of[shapes]],
-        shape_chain=slot_chain[shapes].astype(i32),
-        shape_offset_s=slot_off_s[shapes],
-        shape_offset_m=slot_off_m[shapes],
-        report=report,
+    return Graph(
+        indptr=g_indptr.astype(i32), indices=g_indices.astype(i32), time_s=g_time, length_m=g_len,
+        rev_indptr=r_indptr.astype(i32), rev_indices=r_indices.astype(i32), rev_time_s=r_time,
+        x=xs[kept], y=ys[kept],
+        chain_tail=k_tail.astype(i32), chain_head=k_head.astype(i32), chain_time_s=ch_time, chain_length_m=ch_len,
+        shape_x=xs[shapes], shape_y=ys[shapes], shape_chain=slot_chain[shapes].astype(i32),
+        shape_offset_s=slot_off_s[shapes], shape_offset_m=slot_off_m[shapes],
+        report=replace(report, edges=len(g_indices)),
     )
-    node_ids = np.full(n, -1, dtype=np.int64)
-    node_ids[old_of] = node_of
-    return graph, node_ids
 
 
 def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) -> Graph:

@@ -205,20 +205,38 @@ def read_osm_edges(path: str | os.PathLike, *, profile: Profile | None = None) -
     NoDrivableRoadError
         No drivable way with located nodes is in the file.
     """
-    import osmium  # local: keeps `import accessibility` light
-
     p = check_pbf(path)
     prof = profile if profile is not None else load_profile()
-    drivable = prof.drivable
-    speeds = prof.speeds_kmh
-    factor = prof.maxspeed_factor
+    ways = _read_ways(p, prof)
+    if len(ways.counts) == 0:
+        raise NoDrivableRoadError(
+            f"no drivable road in {str(p)!r}: it holds no way tagged highway="
+            f"{'/'.join(sorted(prof.drivable))} with located nodes"
+        )
+    return _segments(ways)
 
-    refs = array("q")
-    lon = array("d")
-    lat = array("d")
-    counts = array("l")
-    way_speed = array("d")
-    way_dir = array("b")
+
+@dataclass(frozen=True)
+class _Ways:
+    """The drivable ways of a file, flat: node refs and locations, node count, speed and
+    direction per way."""
+
+    refs: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    counts: np.ndarray
+    speed_kmh: np.ndarray
+    direction: np.ndarray
+    n_excluded: int
+
+
+def _read_ways(p: Path, prof: Profile) -> _Ways:
+    """One streaming pyosmium pass: the drivable ways, their nodes, speed and direction."""
+    import osmium  # local: keeps `import accessibility` light
+
+    drivable, speeds, factor = prof.drivable, prof.speeds_kmh, prof.maxspeed_factor
+    refs, lon, lat = array("q"), array("d"), array("d")
+    counts, way_speed, way_dir = array("l"), array("d"), array("b")
     n_excluded = 0
 
     class _Handler(osmium.SimpleHandler):
@@ -231,9 +249,8 @@ def read_osm_edges(path: str | os.PathLike, *, profile: Profile | None = None) -
             if _denied(tags, prof):
                 n_excluded += 1
                 return
-            nodes = w.nodes
             k = 0
-            for nd in nodes:
+            for nd in w.nodes:
                 loc = nd.location
                 if not loc.valid():
                     continue
@@ -251,51 +268,36 @@ def read_osm_edges(path: str | os.PathLike, *, profile: Profile | None = None) -
             way_speed.append(ms * factor if ms is not None else speeds[hw])
             way_dir.append(_way_direction(tags, hw, prof))
 
-    handler = _Handler()
     try:
-        handler.apply_file(str(p), locations=True, idx="flex_mem")
+        _Handler().apply_file(str(p), locations=True, idx="flex_mem")
     except RuntimeError as exc:
-        raise OSMFileError(
-            f"cannot read OSM file {str(p)!r} (truncated or corrupt PBF?): {exc}"
-        ) from exc
-    if len(counts) == 0:
-        raise NoDrivableRoadError(
-            f"no drivable road in {str(p)!r}: it holds no way tagged highway="
-            f"{'/'.join(sorted(drivable))} with located nodes"
-        )
+        raise OSMFileError(f"cannot read OSM file {str(p)!r} (truncated or corrupt PBF?): {exc}") from exc
+    return _Ways(
+        refs=np.frombuffer(refs, dtype=np.int64), lon=np.frombuffer(lon, dtype=np.float64),
+        lat=np.frombuffer(lat, dtype=np.float64), counts=np.asarray(counts, dtype=np.int64),
+        speed_kmh=np.frombuffer(way_speed, dtype=np.float64), direction=np.frombuffer(way_dir, dtype=np.int8),
+        n_excluded=n_excluded,
+    )
 
-    refs_a = np.frombuffer(refs, dtype=np.int64)
-    lon_a = np.frombuffer(lon, dtype=np.float64)
-    lat_a = np.frombuffer(lat, dtype=np.float64)
-    counts_a = np.asarray(counts, dtype=np.int64)
-    uniq, first, inv = np.unique(refs_a, return_index=True, return_inverse=True)
-    x = lon_a[first].copy()
-    y = lat_a[first].copy()
 
-    # Segment i joins flat positions i and i+1 when both belong to the same way.
-    way_of = np.repeat(np.arange(len(counts_a)), counts_a)
+def _segments(w: _Ways) -> EdgeTable:
+    """Directed segments (one per direction of two-way ways) with great-circle lengths and times."""
+    uniq, first, inv = np.unique(w.refs, return_index=True, return_inverse=True)
+    # segment i joins flat positions i and i+1 when both belong to the same way
+    way_of = np.repeat(np.arange(len(w.counts)), w.counts)
     same = way_of[:-1] == way_of[1:]
-    a = inv[:-1][same]
-    b = inv[1:][same]
-    w_idx = way_of[:-1][same]
-    length = haversine_m(lon_a[:-1][same], lat_a[:-1][same], lon_a[1:][same], lat_a[1:][same])
+    a, b, w_idx = inv[:-1][same], inv[1:][same], way_of[:-1][same]
+    length = haversine_m(w.lon[:-1][same], w.lat[:-1][same], w.lon[1:][same], w.lat[1:][same])
     keep = a != b
     a, b, w_idx, length = a[keep], b[keep], w_idx[keep], length[keep]
-    spd = np.frombuffer(way_speed, dtype=np.float64)[w_idx] / 3.6
-    direction = np.frombuffer(way_dir, dtype=np.int8)[w_idx]
-    time = length / spd
-    fwd = direction >= 0
-    bwd = direction <= 0
+    time = length / (w.speed_kmh[w_idx] / 3.6)
+    direction = w.direction[w_idx]
+    fwd, bwd = direction >= 0, direction <= 0
     u = np.concatenate([a[fwd], b[bwd]]).astype(np.int64)
     v = np.concatenate([b[fwd], a[bwd]]).astype(np.int64)
-    log.info("read %d drivable ways, %d nodes, %d directed segments", len(counts_a), len(uniq), len(u))
+    log.info("read %d drivable ways, %d nodes, %d directed segments", len(w.counts), len(uniq), len(u))
     return EdgeTable(
-        u=u,
-        v=v,
-        length_m=np.concatenate([length[fwd], length[bwd]]),
-        time_s=np.concatenate([time[fwd], time[bwd]]),
-        x=x,
-        y=y,
-        n_ways=len(counts_a),
-        n_ways_excluded=n_excluded,
+        u=u, v=v, length_m=np.concatenate([length[fwd], length[bwd]]),
+        time_s=np.concatenate([time[fwd], time[bwd]]), x=w.lon[first].copy(), y=w.lat[first].copy(),
+        n_ways=len(w.counts), n_ways_excluded=w.n_excluded,
     )

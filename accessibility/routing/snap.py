@@ -152,6 +152,20 @@ def snap_points(
         With ``strict=True``, a place lies farther than ``max_distance_m`` from the network.
     """
     check_graph_arg(graph)
+    lon, lat = _checked_points(lon, lat, max_distance_m, connector_speed_kmh)
+    vert, dist = _nearest_vertices(graph, lon, lat)
+    ok = dist <= max_distance_m
+    if strict and not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise SnapError(
+            f"point ({lon[i]:.6f}, {lat[i]:.6f}) is {dist[i]:,.0f} m from the nearest road of the "
+            f"network, more than the {max_distance_m:,.0f} m allowed: is it inside the extract?"
+        )
+    acc = np.where(ok, dist / (connector_speed_kmh / 3.6), np.nan)
+    return _anchors(graph, lon, lat, vert, dist, ok, acc, float(max_distance_m), float(connector_speed_kmh))
+
+
+def _checked_points(lon, lat, max_distance_m, connector_speed_kmh) -> tuple[np.ndarray, np.ndarray]:
     try:
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
@@ -167,25 +181,23 @@ def snap_points(
         raise InvalidParameterError(f"max_distance_m must be a number >= 0 metres, got {max_distance_m!r}")
     if not _number(connector_speed_kmh) or not (0 < connector_speed_kmh < np.inf):
         raise InvalidParameterError(f"connector_speed_kmh must be a number > 0, got {connector_speed_kmh!r}")
+    return lon, lat
 
-    n = len(lon)
-    nn = graph.n_nodes
+
+def _nearest_vertices(graph: Graph, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest road vertex of each point (grid index) and its great-circle distance (metres)."""
+    n, nn = len(lon), graph.n_nodes
     vert, _ = graph.snap_index().nearest(lon, lat)
     on_node = vert < nn
-    vx = np.empty(n)
-    vy = np.empty(n)
+    vx, vy = np.empty(n), np.empty(n)
     vx[on_node], vy[on_node] = graph.x[vert[on_node]], graph.y[vert[on_node]]
     vx[~on_node], vy[~on_node] = graph.shape_x[vert[~on_node] - nn], graph.shape_y[vert[~on_node] - nn]
-    dist = haversine_m(lon, lat, vx, vy)
-    ok = dist <= max_distance_m
-    if strict and not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
-        raise SnapError(
-            f"point ({lon[i]:.6f}, {lat[i]:.6f}) is {dist[i]:,.0f} m from the nearest road of the "
-            f"network, more than the {max_distance_m:,.0f} m allowed: is it inside the extract?"
-        )
-    acc = np.where(ok, dist / (connector_speed_kmh / 3.6), np.nan)
+    return vert, haversine_m(lon, lat, vx, vy)
 
+
+def _anchors(graph, lon, lat, vert, dist, ok, acc, max_distance_m, connector_speed_kmh) -> Snapped:
+    """The anchors of each snapped point: its node, or both ends of the stretch it lies on."""
+    n, nn = len(lon), graph.n_nodes
     chain = np.full((n, 2), -1, dtype=np.int64)
     off_s = np.zeros((n, 2))
     off_m = np.zeros((n, 2))
@@ -255,8 +267,8 @@ def snap_points(
         chain_offset_s=off_s,
         chain_offset_m=off_m,
         vertex=np.where(ok, vert, -1),
-        max_distance_m=float(max_distance_m),
-        connector_speed_kmh=float(connector_speed_kmh),
+        max_distance_m=max_distance_m,
+        connector_speed_kmh=connector_speed_kmh,
     )
 
 
