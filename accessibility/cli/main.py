@@ -26,6 +26,15 @@ class _LazyGroup(click.Group):
         mod, attr = _COMMANDS[name]
         return getattr(importlib.import_module(mod), attr)
 
+    def invoke(self, ctx):
+        # Ctrl-C or SIGTERM outside a command's own handler (while options are checked, or as
+        # it returns): the same message and status as inside it, not click's "Aborted!"
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing of this run was kept.", err=True)
+            ctx.exit(130)
+
 
 @click.group(cls=_LazyGroup)
 @click.version_option(package_name="accessibility")
