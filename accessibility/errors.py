@@ -16,6 +16,7 @@ __all__ = [
     "DataFormatError",
     "SnapError",
     "NoCommuneError",
+    "DownloadError",
 ]
 
 
@@ -49,3 +50,7 @@ class SnapError(AccessibilityError, LookupError):
 
 class NoCommuneError(AccessibilityError, LookupError):
     """A département (or selection) has no commune inside the road extract."""
+
+
+class DownloadError(AccessibilityError, OSError):
+    """A download failed (HTTP error, timeout, connection cut, size or checksum mismatch)."""
