@@ -337,3 +337,27 @@ def test_var_from_hand_placed_shared_files_matches_the_whole_paca_network(tmp_pa
     short = b <= safe_min
     assert short.sum() > 0.8 * len(b)
     assert np.allclose(a[short], b[short], rtol=0, atol=1e-9)
+
+
+def test_population_grid_in_a_7z_says_how_to_read_it(tmp_path, monkeypatch):
+    """INSEE's zip holds a .7z archive: without py7zr or 7-Zip the message says what to do."""
+    import sys
+    import zipfile
+
+    from accessibility.datasets import assemble as asm
+
+    monkeypatch.setitem(sys.modules, "py7zr", None)  # `import py7zr` raises ImportError
+    monkeypatch.setattr(asm.shutil, "which", lambda name: None)
+    z = tmp_path / "Filosofi2019_carreaux_200m_gpkg.zip"
+    with zipfile.ZipFile(z, "w") as zz:
+        zz.writestr("Filosofi2019_carreaux_200m_gpkg.7z", b"7z\xbc\xaf\x27\x1c")
+    with pytest.raises(InputFileError, match="install py7zr .* or 7-Zip, or extract the population GeoPackage by hand"):
+        asm._population_gpkg(z, tmp_path / "work", "met")
+
+
+def test_population_grid_exists_for_metropolitan_france_martinique_and_reunion_only():
+    from accessibility.datasets.assemble import _filosofi_part
+
+    assert _filosofi_part(["62", "59"]) == "met" and _filosofi_part(["974"]) == "reun"
+    with pytest.raises(InputFileError, match="not 971"):
+        _filosofi_part(["971"])

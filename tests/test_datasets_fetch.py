@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -146,6 +145,10 @@ def test_full_fetch_records_every_file_and_rerun_downloads_nothing(server, tmp_p
     assert doc["files"]["communes/decoupage-administratif-6.0.0.tgz"]["checksum"]["verified"] is True
     assert doc["request"]["departements"] == ["05"]
     assert _partials(tmp_path) == []
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    assert (tmp_path / "bpe/BPE25.zip").stat().st_mode == plain.stat().st_mode  # umask, not 0600
+    plain.unlink()
     # a rerun asks the server nothing and keeps the records
     n = len(server.state.requests)
     rep2 = fetch_departement("05", dest=tmp_path, neighbours=["04"], mirror=server.url, population_grid=True,

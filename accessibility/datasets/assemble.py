@@ -35,7 +35,7 @@ import zipfile
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -77,6 +77,8 @@ BPE_POINT_COLUMNS = (
     "AN", "DEPCOM", "DEP", "DOM", "SDOM", "TYPEQU", "LAMBERT_X", "LAMBERT_Y", "LONGITUDE", "LATITUDE",
     "QUALITE_XY", "EPSG", "QUALITE_GEOLOC", "TR_DIST_PRECISION", "DCIRIS",
 )
+#: Rows read at a time from INSEE's national CSV files (bounded memory).
+CSV_CHUNK_ROWS = 500_000
 _TYPEQU_RE = re.compile(r"^[A-G][0-9]{3}$")
 _TIER_LABEL = {"proximite": "proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 
@@ -100,7 +102,10 @@ def _tier(text: str) -> str | None:
 def _atomic_path(out: Path) -> Path:
     """A fresh temporary name next to ``out``, with the same suffix (for format detection)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    from .fetch import _umask
+
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".tmp{out.suffix}", dir=out.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     return Path(name)
 
@@ -122,6 +127,16 @@ def _write_csv(df, out: Path) -> Path:
     tmp = _atomic_path(out)
     try:
         df.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _copy(src: Path, out: Path) -> Path:
+    tmp = _atomic_path(out)
+    try:
+        shutil.copyfile(src, tmp)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -413,7 +428,7 @@ def read_bpe_counts_melodi(path: str | os.PathLike, departements: Sequence[str])
         deps = set(departements)
         parts = []
         with z.open(member) as fh:
-            reader = pd.read_csv(fh, sep=sep, dtype=str, chunksize=500_000, keep_default_na=False)
+            reader = pd.read_csv(fh, sep=sep, dtype=str, chunksize=CSV_CHUNK_ROWS, keep_default_na=False)
             for chunk in reader:
                 chunk.columns = [str(c).strip().lstrip("\ufeff").upper() for c in chunk.columns]
                 c = chunk[chunk["GEO_OBJECT"].str.strip() == "COM"]
@@ -469,7 +484,7 @@ def _read_bpe_detail(path: Path, departements: Sequence[str]):
         deps = list(departements)
         parts = []
         with opener() as fh:
-            for chunk in pd.read_csv(fh, sep=sep, dtype=str, usecols=keep, chunksize=500_000, keep_default_na=False):
+            for chunk in pd.read_csv(fh, sep=sep, dtype=str, usecols=keep, chunksize=CSV_CHUNK_ROWS, keep_default_na=False):
                 chunk.columns = [c.strip().lstrip("\ufeff").upper() for c in chunk.columns]
                 parts.append(chunk[np.isin(_dep_of_codes(chunk["DEPCOM"].str.strip()), deps)])
     finally:
@@ -1006,11 +1021,11 @@ def _step_gammes(b: _Build):
             )
         _write_csv(df, out)
     elif ready is not None:
-        shutil.copyfile(ready, out)
+        _copy(ready, out)
         b.used("gammes", ready)
         how = "placed by hand"
     else:
-        shutil.copyfile(default_gammes_path(), out)
+        _copy(default_gammes_path(), out)
         how = "embedded INSEE gammes 2021"
         b.note(f"no gamme table fetched: the embedded 2021 gammes are used with BPE {b.year}")
     g = load_gammes(out)
@@ -1072,78 +1087,108 @@ def _extract_7z(archive: Path, member_suffix: str, into: Path) -> Path:
     return found[0]
 
 
-def _population_gpkg(src: Path, work: Path) -> Path:
+#: Which GeoPackage of the Filosofi archive covers a study area: metropolitan France, Martinique,
+#: La Réunion (INSEE publishes no 200 m grid for Guadeloupe, Guyane and Mayotte).
+_FILOSOFI_PART = {"972": "mart", "974": "reun"}
+
+
+def _filosofi_part(departements: Sequence[str]) -> str:
+    parts = {_FILOSOFI_PART.get(d, "none" if d.startswith("97") else "met") for d in departements}
+    if "none" in parts or len(parts) != 1:
+        raise InputFileError(
+            f"INSEE's 200 m population grid covers metropolitan France, Martinique and La Réunion only, "
+            f"not {', '.join(departements)}"
+        )
+    return parts.pop()
+
+
+def _population_gpkg(src: Path, work: Path, part: str) -> Path:
+    """The GeoPackage of ``part`` ("met", "mart", "reun") from a Filosofi file or zip (a .7z inside)."""
     if src.suffix.lower() == ".gpkg":
         return src
     if not zipfile.is_zipfile(src):
         raise DataFormatError(f"population grid {str(src)!r} is neither a GeoPackage nor a zip")
     with zipfile.ZipFile(src) as z:
         names = z.namelist()
-        gp = [n for n in names if n.lower().endswith(".gpkg") and ("met" in n.lower() or len([m for m in names if m.lower().endswith('.gpkg')]) == 1)]
-        if gp:
-            z.extract(gp[0], work)
-            return work / gp[0]
-        sz = [n for n in names if n.lower().endswith(".7z")]
-        if sz:
-            z.extract(sz[0], work)
-            return _extract_7z(work / sz[0], "_met.gpkg", work)
+        gpkgs = [n for n in names if n.lower().endswith(".gpkg")]
+        if gpkgs:
+            pick = next((n for n in gpkgs if f"_{part}" in Path(n).stem.lower()), gpkgs[0] if len(gpkgs) == 1 else None)
+            if pick is None:
+                raise DataFormatError(f"population grid {str(src)!r} has no *_{part}.gpkg; members: {', '.join(names)}")
+            z.extract(pick, work)
+            return work / pick
+        sevens = [n for n in names if n.lower().endswith(".7z")]
+        if sevens:
+            z.extract(sevens[0], work)
+            return _extract_7z(work / sevens[0], f"_{part}.gpkg", work)
     raise DataFormatError(f"population grid {str(src)!r} holds no GeoPackage; members: {', '.join(names)}")
 
 
-def _step_population(b: _Build, area, polygons):
+def _read_population_cells(src: Path, area, part: str, work: Path):
+    """The 200 m squares of ``src`` meeting ``area``: ``(cells, area in the grid's CRS)``."""
+    import geopandas as gpd
+    import pyogrio
+
+    gpkg = _population_gpkg(src, work, part)
+    layers = [row[0] for row in pyogrio.list_layers(gpkg)]
+    layer = next((name for name in layers if "200" in name), layers[0])
+    crs = pyogrio.read_info(gpkg, layer=layer)["crs"]
+    area_l = gpd.GeoSeries([area], crs=WGS84).to_crs(crs).iloc[0]
+    cells = gpd.read_file(gpkg, layer=layer, bbox=tuple(area_l.bounds))
+    return cells[cells.intersects(area_l)], area_l
+
+
+def _cells_table(cells, polygons, name: str):
+    """Cell centres (WGS84) with their population and commune: the ``population_grid`` table."""
     import geopandas as gpd
     import pandas as pd
-    import pyogrio
+
+    cols = {c.lower(): c for c in cells.columns}
+    if "ind" not in cols:
+        raise DataFormatError(
+            f"population grid {name}: no 'ind' (inhabitants) column; columns are {', '.join(map(str, cells.columns))}"
+        )
+    ids = cells[cols["idcar_200m"]].astype(str).to_numpy() if "idcar_200m" in cols else np.arange(len(cells)).astype(str)
+    pts = gpd.GeoDataFrame(
+        {"idcar_200m": ids, "population": pd.to_numeric(cells[cols["ind"]], errors="coerce").to_numpy()},
+        geometry=cells.geometry.centroid.to_crs(WGS84).to_numpy(),
+        crs=WGS84,
+    )
+    joined = gpd.sjoin(pts, polygons[["code", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return pd.DataFrame(
+        {
+            "idcar_200m": joined["idcar_200m"].to_numpy(),
+            "lon": joined.geometry.x.round(6).to_numpy(),
+            "lat": joined.geometry.y.round(6).to_numpy(),
+            "population": joined["population"].to_numpy(),
+            "code": joined["code"].to_numpy(),
+        }
+    )
+
+
+def _step_population(b: _Build, area, polygons):
+    import pandas as pd
 
     p = b.raw("population_grid")
     ready = _ready(b.from_dir, "population_grid")
-    gpkgs = sorted((b.from_dir / "population").glob("*.gpkg")) if (b.from_dir / "population").is_dir() else []
-    if not p.is_file() and ready is None and not gpkgs:
-        return
-    if ready is not None and not p.is_file() and not gpkgs:
+    pop_dir = b.from_dir / "population"
+    gpkgs = sorted(pop_dir.glob("*.gpkg")) if pop_dir.is_dir() else []
+    if not p.is_file() and not gpkgs:
+        if ready is None:
+            return
         df = pd.read_csv(ready, dtype={"code": str})
         df = df[np.isin(_dep_of_codes(df["code"].fillna("00000")), list(b.deps))]
         b.used("population_grid", ready)
         how = "placed by hand"
     else:
         src = p if p.is_file() else gpkgs[0]
+        part = _filosofi_part(b.study)
         with tempfile.TemporaryDirectory(prefix=".population-", dir=b.dest) as td:
-            gpkg = _population_gpkg(src, Path(td))
-            layers = [l[0] for l in pyogrio.list_layers(gpkg)]
-            layer = next((l for l in layers if "200" in l), layers[0])
-            info = pyogrio.read_info(gpkg, layer=layer)
-            crs = info["crs"]
-            area_l = gpd.GeoSeries([area], crs=WGS84).to_crs(crs).iloc[0]
-            cells = gpd.read_file(gpkg, layer=layer, bbox=tuple(area_l.bounds))
+            cells, _ = _read_population_cells(src, area, part, Path(td))
         b.used("population_grid", src)
         how = f"INSEE Filosofi {FILOSOFI_YEAR} 200 m ({src.name})"
-        cols = {c.lower(): c for c in cells.columns}
-        pop_col = cols.get("ind")
-        if pop_col is None:
-            raise DataFormatError(
-                f"population grid {src.name}: no 'ind' (inhabitants) column; columns are {', '.join(map(str, cells.columns))}"
-            )
-        cells = cells[cells.intersects(area_l)]
-        cent = cells.geometry.centroid.to_crs(WGS84)
-        pts = gpd.GeoDataFrame(
-            {
-                "idcar_200m": cells[cols["idcar_200m"]].astype(str).to_numpy() if "idcar_200m" in cols else np.arange(len(cells)).astype(str),
-                "population": pd.to_numeric(cells[pop_col], errors="coerce").to_numpy(),
-            },
-            geometry=cent.to_numpy(),
-            crs=WGS84,
-        )
-        joined = gpd.sjoin(pts, polygons[["code", "geometry"]], how="left", predicate="within")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        df = pd.DataFrame(
-            {
-                "idcar_200m": joined["idcar_200m"].to_numpy(),
-                "lon": joined.geometry.x.round(6).to_numpy(),
-                "lat": joined.geometry.y.round(6).to_numpy(),
-                "population": joined["population"].to_numpy(),
-                "code": joined["code"].to_numpy(),
-            }
-        )
+        df = _cells_table(cells, polygons, src.name)
     _write_csv_gz(df.reset_index(drop=True), b.out("population_grid"))
     b.files["population_grid"] = STANDARD_NAMES["population_grid"]
     dep = _dep_of_codes(df["code"].fillna("00000").astype(str))
@@ -1247,7 +1292,7 @@ def assemble_departement(
     if not src.is_dir():
         raise InputFileError(f"{str(src)!r} does not exist or is not a directory (run `access data fetch` first)")
     if out.resolve() == src.resolve():
-        raise InvalidParameterError("the data directory (--dest) must differ from the download directory (--from)")
+        raise InvalidParameterError("the data directory (dest) must differ from the download directory (from_dir)")
     out.mkdir(parents=True, exist_ok=True)
     b = _Build(from_dir=src, dest=out, study=study, deps=deps, year=int(bpe_year))
     timings = {}

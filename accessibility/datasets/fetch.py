@@ -291,9 +291,18 @@ def download(
 
 
 def _mkstemp(dest: Path) -> tuple[int, str]:
+    """A temporary file next to ``dest`` with the mode a plain ``open`` would give (umask)."""
     import tempfile
 
-    return tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, name
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..errors import InvalidParameterError
-from .departements import DEPARTEMENTS, check_departements, with_neighbours
+from .departements import DEPARTEMENTS, with_neighbours
 
 __all__ = [
     "Source",
