@@ -169,7 +169,9 @@ def test_a_smaller_buffer_keeps_fewer_roads(fetched, assembled, tmp_path):
 
 
 def test_population_grid_sums_to_commune_populations(assembled):
-    pop = pd.read_csv(assembled.path("population_grid"), dtype={"code": str})
+    from accessibility.datasets.readers import load_population_grid
+
+    pop = load_population_grid(assembled.path("population_grid"))
     assert list(pop.columns) == ["idcar_200m", "lon", "lat", "population", "code"]
     com = load_communes(assembled.path("communes")).set_index("code")["population"]
     per = pop.groupby("code")["population"].sum()
@@ -361,3 +363,20 @@ def test_population_grid_exists_for_metropolitan_france_martinique_and_reunion_o
     assert _filosofi_part(["62", "59"]) == "met" and _filosofi_part(["974"]) == "reun"
     with pytest.raises(InputFileError, match="not 971"):
         _filosofi_part(["971"])
+
+
+def test_population_grid_reader_errors(tmp_path):
+    from accessibility.datasets.readers import load_population_grid
+
+    p = tmp_path / "p.csv"
+    p.write_text("idcar_200m,lon,lat,population\nx,6,44,3\n")
+    with pytest.raises(Exception, match="lacks code"):
+        load_population_grid(p)
+    p.write_text("idcar_200m,lon,lat,population,code\nx,700000,6400000,3,5046\n")
+    with pytest.raises(Exception, match="not WGS84"):
+        load_population_grid(p)
+    p.write_text("idcar_200m,lon,lat,population,code\nx,6.5,44.5,3,5046\ny,6.6,44.6,2,\n")
+    df = load_population_grid(p)
+    assert df.code.tolist()[0] == "05046" and pd.isna(df.code[1])
+    with pytest.raises(InputFileError, match="does not exist"):
+        load_population_grid(tmp_path / "none.csv")

@@ -33,6 +33,7 @@ _EXPORTS = {
     "clip_osm": "assemble",
     "study_area": "assemble",
     "describe_data_dir": "info",
+    "load_population_grid": "readers",
 }
 
 __all__ = list(_EXPORTS)

@@ -40,6 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataFormatError, InputFileError, InvalidParameterError, OSMFileError
+from ..settings import TIERS
 from .departements import DEPARTEMENTS, check_departements, with_neighbours
 from .layout import STANDARD_NAMES, DataDir, open_data_dir, write_manifest
 from .sources import DEFAULT_BPE_YEAR, SOURCES, FILOSOFI_YEAR, Source, sources_table
@@ -203,7 +204,9 @@ class _Build:
         return self.from_dir / s.local.format(**_fields(dep, self.year))
 
     def used(self, role: str, path: Path) -> None:
-        self.inputs.setdefault(role, []).append(str(path.relative_to(self.from_dir)) if path.is_relative_to(self.from_dir) else str(path))
+        """Record an input file (relative to the download directory) of ``role``."""
+        rel = path.relative_to(self.from_dir) if path.is_relative_to(self.from_dir) else path
+        self.inputs.setdefault(role, []).append(rel.as_posix())
 
     def out(self, role: str) -> Path:
         return self.dest / STANDARD_NAMES[role]
@@ -1002,8 +1005,6 @@ def _step_bpe(b: _Build, points):
 
 
 def _step_gammes(b: _Build):
-    import pandas as pd
-
     from ..services import default_gammes_path, load_gammes
 
     p = b.raw("gammes")
@@ -1031,8 +1032,7 @@ def _step_gammes(b: _Build):
     g = load_gammes(out)
     b.files["gammes"] = STANDARD_NAMES["gammes"]
     b.derived["gammes"] = how
-    b.coverage["gammes"] = {"from": how, **{t: int((g["tier"] == t).sum()) for t in ("proximite", "intermediaire", "superieure")}}
-    del pd
+    b.coverage["gammes"] = {"from": how, **{t: int((g["tier"] == t).sum()) for t in TIERS}}
 
 
 def _step_france_services(b: _Build):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import DownloadError, InvalidParameterError
+from .departements import check_departements
 from .sources import DEFAULT_BPE_YEAR, SOURCES, PlannedFile, Source, plan_downloads
 
 __all__ = [
@@ -478,7 +479,7 @@ def fetch_departement(
     root.mkdir(parents=True, exist_ok=True)
     doc = read_sources_manifest(root)
     doc["request"] = {
-        "departements": list(plan_departements(departements)),
+        "departements": list(check_departements(departements)),
         "neighbours": neighbours if isinstance(neighbours, bool) else list(neighbours),
         "population_grid": population_grid,
         "mirror": mirror,
@@ -498,12 +499,6 @@ def fetch_departement(
         if rec["status"] == "failed" and not keep_going:
             raise DownloadError(rec["error"])
     return FetchReport(dest=root, files=records, manifest=mpath)
-
-
-def plan_departements(departements) -> tuple[str, ...]:
-    from .departements import check_departements
-
-    return check_departements(departements)
 
 
 def _record_base(pf: PlannedFile) -> dict:
