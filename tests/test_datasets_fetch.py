@@ -137,7 +137,7 @@ def test_full_fetch_records_every_file_and_rerun_downloads_nothing(server, tmp_p
     plan = plan_downloads("05", neighbours=["04"], population_grid=True, mirror=server.url, catalogue=cat)
     for pf in plan:
         got = tmp_path / pf.local
-        ref = MIRROR / pf.source.mirror_path.format(**src_mod._fields(pf.departement, 2025))
+        ref = MIRROR / pf.source.mirror_path.format(**src_mod.format_fields(pf.departement, 2025))
         assert got.read_bytes() == ref.read_bytes(), pf.local
         rec = doc["files"][pf.local]
         assert rec["sha256"] == _sha256(ref) and rec["bytes"] == ref.stat().st_size

@@ -198,10 +198,10 @@ class _Build:
         self.notes.append(msg)
 
     def raw(self, source_name: str, dep: str | None = None, catalogue: Sequence[Source] = SOURCES) -> Path:
-        from .sources import _fields, source
+        from .sources import format_fields, source
 
         s = source(source_name, catalogue)
-        return self.from_dir / s.local.format(**_fields(dep, self.year))
+        return self.from_dir / s.local.format(**format_fields(dep, self.year))
 
     def used(self, role: str, path: Path) -> None:
         """Record an input file (relative to the download directory) of ``role``."""
@@ -888,7 +888,7 @@ def _step_code_changes(b: _Build):
 
 
 def _step_osm(b: _Build, polygons, buffer_km: float):
-    from .sources import _fields
+    from .sources import format_fields
 
     area = study_area(polygons, b.study, buffer_km=buffer_km)
     expected = []
@@ -907,7 +907,7 @@ def _step_osm(b: _Build, polygons, buffer_km: float):
         osm_dir = b.from_dir / "osm"
         srcs = sorted(osm_dir.glob("*.osm.pbf")) if osm_dir.is_dir() else []
         if not srcs:
-            names = ", ".join(str(Path(SOURCES[0].local.format(**_fields(d, b.year)))) for d in b.study)
+            names = ", ".join(str(Path(SOURCES[0].local.format(**format_fields(d, b.year)))) for d in b.study)
             raise InputFileError(
                 f"no OSM extract in {str(b.from_dir)!r}: need {names} (access data fetch) or any .osm.pbf in osm/"
             )
@@ -1203,14 +1203,14 @@ def _step_population(b: _Build, area, polygons):
 def _manifest_sources(b: _Build, catalogue: Sequence[Source]) -> list[dict]:
     """One entry per input file: its source, licence, attribution and download record."""
     from .fetch import read_sources_manifest
-    from .sources import _fields
+    from .sources import format_fields
 
     records = read_sources_manifest(b.from_dir).get("files", {})
     table = {s["name"]: s for s in sources_table(catalogue, bpe_year=b.year)}
     source_of_local = {}
     for s in catalogue:
         for dep in b.deps if s.scope == "departement" else (None,):
-            source_of_local[s.local.format(**_fields(dep, b.year))] = s.name
+            source_of_local[s.local.format(**format_fields(dep, b.year))] = s.name
     out = []
     for role, paths in b.inputs.items():
         for rel in paths:

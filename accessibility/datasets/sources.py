@@ -53,6 +53,7 @@ __all__ = [
     "plan_downloads",
     "source",
     "sources_table",
+    "format_fields",
 ]
 
 #: BPE vintage fetched by default (INSEE publishes year N in the summer of N+1).
@@ -326,7 +327,8 @@ class PlannedFile:
         return self.source.name
 
 
-def _fields(dep: str | None, year: int) -> dict[str, str]:
+def format_fields(dep: str | None, year: int) -> dict[str, str]:
+    """Values of the URL-pattern placeholders for département ``dep`` (None: national) and ``year``."""
     f = {"year": str(year), "yy": f"{year % 100:02d}"}
     if dep is not None:
         d = DEPARTEMENTS[dep]
@@ -424,7 +426,7 @@ def plan_downloads(
             ):
                 continue
         for dep in deps if s.scope == "departement" else (None,):
-            f = _fields(dep, year)
+            f = format_fields(dep, year)
             local = s.local.format(**f)
             if local in seen:
                 continue
