@@ -351,3 +351,24 @@ def test_cli_default_bpe_year_matches_the_library():
 
     assert cli_data._DEFAULT_BPE_YEAR == src_mod.DEFAULT_BPE_YEAR
 
+
+
+def test_4xx_and_checksums_are_not_retried_but_5xx_are(server, tmp_path, monkeypatch):
+    import accessibility.datasets.fetch as fetch_mod
+
+    monkeypatch.setattr(fetch_mod, "RETRY_PAUSE_S", 0.0)
+    gammes = "www.insee.fr/fr/statistiques/fichier/8217535/BPE_gammes_equipements_2025.xlsx"
+    for status, expected in ((404, 1), (503, 3)):
+        server.state.canned[gammes] = (status, b"no", "text/plain")
+        before = server.state.requests.count(gammes)
+        try:
+            rep = fetch_departement("05", dest=tmp_path / str(status), neighbours=False, mirror=server.url,
+                                    only=["gammes"], retries=2, progress=False)
+        finally:
+            del server.state.canned[gammes]
+        assert rep.failed[0]["error"].startswith(f"HTTP {status} ")
+        assert server.state.requests.count(gammes) - before == expected
+    before = server.state.requests.count(NPM_TGZ)
+    rep = fetch_departement("05", dest=tmp_path / "ck", neighbours=False, mirror=server.url, only=["code_changes"],
+                            retries=2, progress=False)
+    assert "checksum mismatch" in rep.failed[0]["error"] and server.state.requests.count(NPM_TGZ) - before == 1

@@ -110,6 +110,13 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def _fatal(message: str) -> DownloadError:
+    """A failure that retrying cannot fix (HTTP 4xx, size or checksum mismatch)."""
+    exc = DownloadError(message)
+    exc.transient = False
+    return exc
+
+
 def _short_url(url: str) -> str:
     return url if len(url) <= 120 else url[:117] + "..."
 
@@ -119,7 +126,8 @@ def _open(url: str, timeout: float, headers: Mapping[str, str] | None = None):
     try:
         return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - http(s)/file URLs by design
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"HTTP {exc.code} {exc.reason} for {_short_url(url)}") from None
+        msg = f"HTTP {exc.code} {exc.reason} for {_short_url(url)}"
+        raise (_fatal(msg) if 400 <= exc.code < 500 and exc.code not in (408, 429) else DownloadError(msg)) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, (socket.timeout, TimeoutError)):
@@ -267,7 +275,7 @@ def download(
                     f"connection cut after {n:,} of {total:,} bytes of {_short_url(url)}; nothing kept, run again to retry"
                 )
             if expected_size is not None and n != expected_size:
-                raise DownloadError(
+                raise _fatal(
                     f"{_short_url(url)} has {n:,} bytes where its source announces {expected_size:,}"
                 )
             digest = sha256.hexdigest()
@@ -275,7 +283,7 @@ def download(
             if algo is not None:
                 got = digest if algo == "sha256" else other.hexdigest()
                 if got != hexval:
-                    raise DownloadError(
+                    raise _fatal(
                         f"checksum mismatch for {_short_url(url)}: {algo} {got}, expected {hexval} "
                         "(corrupt transfer or the file changed at the source); nothing kept"
                     )
@@ -548,8 +556,7 @@ def _fetch_one(pf: PlannedFile, root: Path, doc: dict, *, timeout: float, retrie
             return rec
         except DownloadError as exc:
             msg = str(exc)
-            transient = not (msg.startswith("HTTP 4") or "checksum mismatch" in msg or "has " in msg and "announces" in msg)
-            if transient and attempt < retries:
+            if getattr(exc, "transient", True) and attempt < retries:
                 pause = RETRY_PAUSE_S * 2**attempt
                 log.warning("%s: %s; retrying in %.0f s", pf.local, msg, pause)
                 time.sleep(pause)
