@@ -394,6 +394,16 @@ def _sniff_sep(header: bytes) -> str:
     return ";" if line.count(b";") > line.count(b",") else ","
 
 
+def _sniff_file_sep(path: Path) -> str:
+    """``;`` or ``,`` from the first line of a CSV or CSV.gz."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as fh:
+            head = fh.read(4096)
+    return _sniff_sep(head)
+
+
 def read_bpe_counts_melodi(path: str | os.PathLike, departements: Sequence[str]):
     """Counts per commune and type from INSEE's ``DS_BPE_CSV_FR.zip`` (Melodi dénombrement).
 
@@ -979,8 +989,8 @@ def _step_bpe(b: _Build, points):
             b.note(f"{p.name} not used ({exc}); counts made from the geolocated BPE instead")
             df = None
     if df is None and ready is not None:
-        df = pd.read_csv(ready, dtype=str, sep=None, engine="python") if str(ready).endswith(".csv") else pd.read_csv(ready, dtype=str)
-        df.columns = [c.upper() for c in df.columns]
+        df = pd.read_csv(ready, dtype=str, sep=_sniff_file_sep(ready))
+        df.columns = [c.strip().upper() for c in df.columns]
         df = df[np.isin(_dep_of_codes(df["DEPCOM"].str.strip()), list(b.deps))][["DEPCOM", "TYPEQU", "NB_EQUIP"]]
         how = "placed by hand"
         b.used("bpe", ready)
@@ -1047,10 +1057,8 @@ def _step_france_services(b: _Build):
     b.files["france_services"] = STANDARD_NAMES["france_services"]
     import pandas as pd
 
-    from ..communes import sniff_separator
-
     try:
-        df = pd.read_csv(b.out("france_services"), sep=sniff_separator(b.out("france_services")), dtype=str)
+        df = pd.read_csv(b.out("france_services"), sep=_sniff_file_sep(b.out("france_services")), dtype=str)
         cols = {c.lower(): c for c in df.columns}
         cov = {"sites": int(len(df))}
         if "insee_com" in cols:
