@@ -17,6 +17,7 @@ __all__ = [
     "SnapError",
     "NoCommuneError",
     "NoServiceError",
+    "DownloadError",
 ]
 
 
@@ -74,3 +75,7 @@ class NoCommuneError(AccessibilityError, LookupError):
 class NoServiceError(AccessibilityError, LookupError):
     """No service to measure: a gamme or a service source has nothing in the area, so every time
     would be undefined (never reported as 0)."""
+
+
+class DownloadError(AccessibilityError, OSError):
+    """A download failed (HTTP error, timeout, connection cut, size or checksum mismatch)."""
