@@ -52,8 +52,10 @@ def _versions() -> dict[str, str | None]:
 
 
 def _vintage_of(path: Path) -> str | None:
-    """Vintage of a file listed in a ``datadir.json`` of its directory or the one above."""
-    for d in (path.parent, path.parent.parent):
+    """Vintage of a file listed in the ``datadir.json`` of its data directory (searched in the
+    file's directory and the two above), from the source entry of its role."""
+    rp = path.resolve()
+    for d in (rp.parent, rp.parent.parent, rp.parent.parent.parent):
         idx = d / "datadir.json"
         if not idx.is_file():
             continue
@@ -62,12 +64,11 @@ def _vintage_of(path: Path) -> str | None:
         except (OSError, ValueError):
             return None
         files = meta.get("files", {}) if isinstance(meta, dict) else {}
-        for entry in files.values() if isinstance(files, dict) else files:
-            if not isinstance(entry, dict):
-                continue
-            rel = entry.get("path") or entry.get("file")
-            if rel and (d / rel).resolve() == path.resolve():
-                return entry.get("vintage")
+        roles = [r for r, rel in files.items() if isinstance(rel, str) and (d / rel).resolve() == rp]
+        for src in meta.get("sources", []) if roles else []:
+            if isinstance(src, dict) and (src.get("role") in roles or src.get("name") in roles):
+                return src.get("vintage")
+        return None
     return None
 
 

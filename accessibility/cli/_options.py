@@ -44,6 +44,46 @@ profile_option = click.option(
 )
 
 
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="ACCESSIBILITY_DATA",
+    help="Data directory (made by `access data assemble`, with a datadir.json). Default: the embedded "
+         "Alpes du Sud data. Options naming a file override it.",
+)
+
+
+def resolve_inputs(data_dir, overrides: dict, *, command: str) -> tuple[dict, object]:
+    """The file of each role: the option naming it, else the data directory's (the embedded data
+    when ``data_dir`` is None), else None for an optional role the directory lacks.
+
+    Returns
+    -------
+    (dict role -> Path or None, DataDir)
+
+    Raises
+    ------
+    InputFileError
+        ``data_dir`` is not a data directory, or lacks a role ``command`` needs that no option
+        gives (the message names the role, the file and the directory).
+    """
+    from ..datasets.layout import COMMAND_ROLES, open_data_dir
+
+    dd = open_data_dir(data_dir)
+    required = COMMAND_ROLES.get(command, ((), ()))[0]
+    out = {}
+    for role, given in overrides.items():
+        if given is not None:
+            out[role] = Path(given)
+        elif role in required:
+            out[role] = dd.path(role)
+        else:
+            out[role] = dd.get(role)
+    return out, dd
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split()) or "(no message)"
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
-from ._options import cache_dir_option, friendly_errors, osm_option, out_option, profile_option
+from ._options import (
+    cache_dir_option, data_option, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+)
 
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
@@ -37,7 +39,7 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     from ..zones import parse_departements
 
     if not value:
-        return DEFAULT_DEPARTEMENTS
+        return None  # the data directory's (04,05 for the embedded data)
     try:
         return parse_departements(value)
     except InvalidParameterError as exc:
@@ -80,14 +82,15 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     multiple=True,
     metavar="CODES",
     callback=_parse_departements,
-    help="Départements analysed, comma separated or repeated. Default: 04,05.",
+    help="Départements analysed, comma separated or repeated. Default: the data directory's (04,05).",
 )
+@data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table (csv). Default: embedded, all of France.", **_input)
-@click.option("--bpe", "bpe_path", help="BPE counts per commune or geolocated BPE (csv, csv.gz). Default: embedded BPE 2018.", **_input)
-@click.option("--gammes", "gammes_path", help="INSEE gamme table (csv). Default: embedded 2021.", **_input)
-@click.option("--polygons", "polygons_path", help="Commune polygons for the GeoPackage and maps. Default: embedded.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: embedded.", **_input)
+@click.option("--communes", "communes_path", help="Commune table (csv). Default: the data directory's.", **_input)
+@click.option("--bpe", "bpe_path", help="BPE counts per commune or geolocated BPE (csv, csv.gz). Default: the data directory's (embedded: BPE 2018).", **_input)
+@click.option("--gammes", "gammes_path", help="INSEE gamme table (csv). Default: the data directory's (embedded: 2021).", **_input)
+@click.option("--polygons", "polygons_path", help="Commune polygons for the GeoPackage and maps. Default: the data directory's.", **_input)
+@click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: the data directory's, else the embedded national table.", **_input)
 @out_option("access-output")
 @click.option(
     "--snap-distance",
@@ -103,7 +106,7 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
 @profile_option
 @friendly_errors
 def compute(
-    tier, method, thresholds, pole_share, departements, osm, communes_path, bpe_path, gammes_path,
+    tier, method, thresholds, pole_share, departements, data_dir, osm, communes_path, bpe_path, gammes_path,
     polygons_path, changes_path, out_dir, snap_distance, strategy, no_maps, cache_dir, profile,
 ) -> None:
     """Car time from every commune to the services of each gamme; zones grises, tables and maps.
@@ -112,34 +115,34 @@ def compute(
     poles.csv, zones_grises.gpkg, one map per tier (PNG) and run.json into --out, and
     prints the summary table.
     """
-    from ..communes import (
-        default_code_changes_path, default_communes_path, default_polygons_path, load_code_changes,
-        load_commune_polygons, load_communes,
-    )
-    from ..graph import default_osm_path, load_graph
+    from ..communes import load_code_changes, load_commune_polygons, load_communes
+    from ..graph import load_graph
     from ..report import format_summary, write_outputs
     from ..runs import Run
-    from ..services import default_bpe_path, default_gammes_path, load_bpe, load_gammes
+    from ..services import load_bpe, load_gammes
     from ..zones import check_access_options, compute_access
 
     t0 = time.perf_counter()
     run = Run("compute")
+    files, dd = resolve_inputs(data_dir, {
+        "osm": osm, "communes": communes_path, "bpe": bpe_path, "gammes": gammes_path,
+        "polygons": polygons_path, "code_changes": changes_path}, command="compute")
     opts = check_access_options(
-        departements=departements, tiers=TIERS if tier == "all" else (tier,),
+        departements=departements or dd.departements or DEFAULT_DEPARTEMENTS, tiers=TIERS if tier == "all" else (tier,),
         methods=("mean", "pole") if method == "both" else (method,),
         thresholds_min=dict(zip(TIERS, thresholds)), pole_share=pole_share, max_distance_m=snap_distance,
         strategy=strategy,
     )
     with run.capture_warnings():
         with run.stage("read"):
-            communes = _read(run, "communes", communes_path, default_communes_path(), load_communes)
+            communes = _read(run, "communes", files["communes"], load_communes)
             _check_departements(communes, opts.departements)
-            changes = _read(run, "code_changes", changes_path, default_code_changes_path(), load_code_changes)
-            bpe = _read(run, "bpe", bpe_path, default_bpe_path(), lambda p: load_bpe(p, code_changes=changes))
-            gammes = _read(run, "gammes", gammes_path, default_gammes_path(), load_gammes)
-            polygons = _read(run, "polygons", polygons_path, default_polygons_path(), load_commune_polygons)
+            changes = _read(run, "code_changes", files["code_changes"], load_code_changes)
+            bpe = _read(run, "bpe", files["bpe"], lambda p: load_bpe(p, code_changes=changes))
+            gammes = _read(run, "gammes", files["gammes"], load_gammes)
+            polygons = _read(run, "polygons", files["polygons"], load_commune_polygons) if files["polygons"] else None
         with run.stage("graph"):
-            graph = load_graph(osm if osm is not None else default_osm_path(), cache_dir=cache_dir, profile=profile)
+            graph = load_graph(files["osm"], cache_dir=cache_dir, profile=profile)
         result = compute_access(
             graph, communes, bpe, gammes,
             departements=opts.departements, tiers=opts.tiers, methods=opts.methods,
@@ -153,11 +156,14 @@ def compute(
     click.echo(f"{len(files)} files written to {out_dir} in {time.perf_counter() - t0:.1f} s")
 
 
-def _read(run, role: str, path, default, loader):
-    """Load an input (``default`` when ``path`` is None) and record it in the manifest."""
-    p = path if path is not None else default
-    out = loader(p)
-    run.add_input(role, p)
+def _read(run, role: str, path, loader):
+    """Load an input (the loader's embedded default when ``path`` is None) and record it."""
+    out = loader(path)
+    if path is None:
+        from ..communes import default_code_changes_path
+
+        path = {"code_changes": default_code_changes_path()}.get(role)
+    run.add_input(role, path)
     return out
 
 
