@@ -409,7 +409,8 @@ class Places:
         to the nearest road, rounded to 0.1; empty when not measured). What
         ``unplaced_communes.csv`` holds."""
         df = self.to_frame()
-        cols = [self.id_column, self.name_column, *self.attrs, "population", "reason", "distance_m"]
+        pop = ["population"] if self.kind == "commune" or np.isfinite(self.population).any() else []
+        cols = [self.id_column, self.name_column, *self.attrs, *pop, "reason", "distance_m"]
         return df.loc[~self.placed, cols].reset_index(drop=True)
 
 

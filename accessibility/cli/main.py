@@ -13,6 +13,7 @@ _COMMANDS = {
     "graph": ("accessibility.cli.graph", "graph"),
     "route": ("accessibility.cli.route", "route"),
     "compute": ("accessibility.cli.compute", "compute"),
+    "site": ("accessibility.cli.site", "site"),
     "data": ("accessibility.cli.data", "data"),
 }
 
