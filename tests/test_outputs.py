@@ -187,12 +187,13 @@ def test_sigterm_at_a_random_point(tmp_path, cache_dir, seed):
     err = p.stderr.read()
     assert "Traceback" not in err
     # rc 130: interrupted; 0: finished first; -15: killed before the handler was installed or
-    # during interpreter teardown (Python restores the default handler at exit)
-    assert rc in (0, 130, -signal.SIGTERM), err
+    # during interpreter teardown (Python restores the default handler at exit); -2: the
+    # interrupt reached Python's top level, which then dies of SIGINT (a shell shows 130 too)
+    assert rc in (0, 130, -signal.SIGTERM, -signal.SIGINT), err
     after = _snapshot(out)
     if after != before:  # then it must be a whole new run
         assert _is_complete_run(out), sorted(after)
-        assert rc != 130
+        assert rc not in (130, -signal.SIGINT)
     assert _leftovers(tmp_path, "out") == []
     if cache.exists():
         assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []
