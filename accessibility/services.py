@@ -369,10 +369,15 @@ class EquipmentPresence:
     label: np.ndarray
     present: np.ndarray
     absent: pd.DataFrame = field(repr=False)
+    typequ: np.ndarray | None = field(default=None, repr=False)
 
     def of_tier(self, tier: str) -> np.ndarray:
         """Column positions of the equipments of ``tier``."""
         return np.flatnonzero(self.tier == tier)
+
+    def types_of(self, j: int) -> tuple[str, ...]:
+        """The BPE types grouped into equipment column ``j``."""
+        return tuple(self.typequ[j]) if self.typequ is not None else (str(self.equipment[j]),)
 
 
 def equipment_presence(
@@ -442,6 +447,7 @@ def equipment_presence(
         label=g["label"].to_numpy(dtype=object),
         present=present,
         absent=absent,
+        typequ=g["typequ"].to_numpy(dtype=object),
     )
 
 

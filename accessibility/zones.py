@@ -42,6 +42,10 @@ import pandas as pd
 
 from .errors import DataFormatError, InvalidParameterError, NoCommuneError, NoServiceError
 from .graph import Graph
+from .locations import (
+    EQUIPMENT_MODES, ORIGIN_MODES, EquipmentPoints, PopulationCells, place_equipment_points,
+    place_population_cells, weighted_by_cells,
+)
 from .places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places  # noqa: F401 - reasons re-exported
 from .routing import place_matrix
 from .routing.points import nearest_place_groups
@@ -303,6 +307,8 @@ class AccessOptions:
     pole_share: float
     max_distance_m: float
     strategy: str
+    equipments: str = "centre"
+    origins: str = "centre"
 
     def as_parameters(self) -> dict:
         """For the run manifest."""
@@ -314,6 +320,8 @@ class AccessOptions:
             "pole_share": self.pole_share,
             "max_distance_m": self.max_distance_m,
             "strategy": self.strategy,
+            "equipments": self.equipments,
+            "origins": self.origins,
         }
 
 
@@ -339,6 +347,8 @@ def check_access_options(
     pole_share=POLE_SHARE,
     max_distance_m=SNAP_MAX_DISTANCE_M,
     strategy="auto",
+    equipments="centre",
+    origins="centre",
 ) -> AccessOptions:
     """Check every option before any work; see :func:`compute_access` for their meaning.
 
@@ -356,8 +366,12 @@ def check_access_options(
         raise InvalidParameterError(f"max_distance_m must be a number of metres >= 0, got {max_distance_m!r}")
     if strategy not in STRATEGIES:
         raise InvalidParameterError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
+    if equipments not in EQUIPMENT_MODES:
+        raise InvalidParameterError(f"unknown equipments mode {equipments!r}; valid: {', '.join(EQUIPMENT_MODES)}")
+    if origins not in ORIGIN_MODES:
+        raise InvalidParameterError(f"unknown origins mode {origins!r}; valid: {', '.join(ORIGIN_MODES)}")
     return AccessOptions(parse_departements(departements), tiers, methods, thr, float(pole_share),
-                         float(max_distance_m), strategy)
+                         float(max_distance_m), strategy, equipments, origins)
 
 
 @dataclass(frozen=True)
@@ -474,64 +488,106 @@ def gamme_presence(bpe: pd.DataFrame, gammes: pd.DataFrame, servers: Places, opt
 
 @dataclass(frozen=True)
 class EquipmentTimes:
-    """Times from the origins to the nearest server having each found equipment, and to the pôles.
+    """Times from the origins to the nearest place having each found equipment, and to the pôles.
 
     Attributes
     ----------
     origins : Places
-        The origins, those that cannot reach every service marked ``unreachable``.
+        The communes analysed, those that cannot reach every service marked ``unreachable``.
     equipment : np.ndarray of int
         Columns of the presence matrix that were routed (the found equipments), in order.
-    time_s, nearest : np.ndarray, shape (len(origins), len(equipment))
-        Seconds (``inf`` when not placed) and server rows (-1).
-    pole_time_s, pole_nearest : np.ndarray, shape (len(origins), len(tiers))
+    time_s : np.ndarray, shape (len(origins), len(equipment))
+        Seconds (``inf`` when not placed).
+    nearest_code : np.ndarray of object, same shape
+        Commune code of the nearest place having the equipment (None when none).
+    pole_time_s, pole_code : np.ndarray, shape (len(origins), len(tiers))
         The same for the nearest pôle of each tier (empty columns without the pole method).
+    origin : np.ndarray of str
+        Where each commune's trips start: ``centre``, ``population`` (its inhabited cells), or
+        ``centre (no cell placed)``.
     strategy : str
     """
 
     origins: Places
     equipment: np.ndarray
     time_s: np.ndarray
-    nearest: np.ndarray
+    nearest_code: np.ndarray
     pole_time_s: np.ndarray
-    pole_nearest: np.ndarray
+    pole_code: np.ndarray
+    origin: np.ndarray
     strategy: str
 
 
-def route_to_equipments(
-    graph: Graph, placement: CommunePlacement, gp: GammePresence, opts: AccessOptions, *, progress=False
-) -> EquipmentTimes:
-    """Route every origin to the nearest server having each found equipment (and pôle).
+def _codes(servers: Places, nearest: np.ndarray) -> np.ndarray:
+    """Commune code of each nearest server row (-1 -> None)."""
+    code = servers.attrs.get("code", servers.ids)
+    out = np.full(nearest.shape, None, dtype=object)
+    out[nearest >= 0] = np.asarray(code, dtype=object)[nearest[nearest >= 0]]
+    return out
 
+
+def route_to_equipments(
+    graph: Graph, placement: CommunePlacement, gp: GammePresence, opts: AccessOptions, *, progress=False,
+    points: EquipmentPoints | None = None, cells: PopulationCells | None = None,
+) -> EquipmentTimes:
+    """Route every origin to the nearest place having each found equipment (and pôle).
+
+    With ``points`` (``--equipments at-location``) the equipment columns go to the equipments
+    themselves, the pôles stay communes; with ``cells`` (``--origins population``) the trips start
+    from the inhabited cells and each commune gets the population-weighted mean of its cells
+    (:mod:`accessibility.locations`); a commune with no cell placed keeps its chef-lieu's times.
     Origins placed but unable to reach some service that exists are marked ``unreachable`` and
     their times dropped (they are left out of the counts).
     """
-    eq_idx = np.flatnonzero(gp.found)
-    cols = [gp.presence.present[:, eq_idx]]
     with_poles = "pole" in opts.methods
-    if with_poles:
-        cols.append(np.column_stack([gp.poles[t] for t in opts.tiers]))
-    present = np.concatenate(cols, axis=1)
+    n_t = len(opts.tiers) if with_poles else 0
     origins = placement.origins
-    time_s, nearest, used = nearest_equipment_times(
-        graph, origins, placement.servers, present, strategy=opts.strategy, progress=progress
-    )
-    n_eq = len(eq_idx)
-    unreach = origins.placed & ~np.isfinite(time_s[:, :n_eq]).all(axis=1)
+    if cells is None:
+        t_eq, c_eq, t_po, c_po, used = _route(graph, origins, placement, gp, opts, points, progress)
+        origin = np.where(origins.placed, "centre", "")
+    else:
+        t_cell, c_cell, tp_cell, cp_cell, used = _route(graph, cells.places, placement, gp, opts, points, progress)
+        t_eq, c_eq, n_cells = weighted_by_cells(cells.places, origins.ids, t_cell, c_cell)
+        t_po, c_po, _ = weighted_by_cells(cells.places, origins.ids, tp_cell, cp_cell)
+        fallback = origins.placed & (n_cells == 0)
+        origin = np.where(origins.placed, np.where(fallback, "centre (no cell placed)", "population"), "")
+        if fallback.any():
+            log.warning("%d communes have no inhabited cell placed on the network: their chef-lieu's times are used",
+                        int(fallback.sum()))
+            f = _route(graph, origins.take(fallback), placement, gp, opts, points, False)
+            t_eq[fallback], c_eq[fallback], t_po[fallback], c_po[fallback] = f[:4]
+        t_eq, t_po = np.where(np.isnan(t_eq), np.inf, t_eq), np.where(np.isnan(t_po), np.inf, t_po)
+    unreach = origins.placed & ~np.isfinite(t_eq).all(axis=1)
     if with_poles:
-        pole_cols = n_eq + np.asarray([k for k, t in enumerate(opts.tiers) if gp.poles[t].any()], dtype=np.int64)
+        pole_cols = np.asarray([k for k, t in enumerate(opts.tiers) if gp.poles[t].any()], dtype=np.int64)
         if len(pole_cols):
-            unreach |= origins.placed & ~np.isfinite(time_s[:, pole_cols]).all(axis=1)
+            unreach |= origins.placed & ~np.isfinite(t_po[:, pole_cols]).all(axis=1)
     if unreach.any():
         log.warning("%d communes are placed on the network but cannot reach every service", int(unreach.sum()))
         origins = origins.mark(unreach, UNREACHABLE)
-        time_s[unreach] = np.inf
-        nearest[unreach] = -1
-    n_t = len(opts.tiers) if with_poles else 0
-    return EquipmentTimes(
-        origins=origins, equipment=eq_idx, time_s=time_s[:, :n_eq], nearest=nearest[:, :n_eq],
-        pole_time_s=time_s[:, n_eq:n_eq + n_t], pole_nearest=nearest[:, n_eq:n_eq + n_t], strategy=used,
-    )
+        t_eq[unreach], t_po[unreach] = np.inf, np.inf
+        c_eq[unreach], c_po[unreach] = None, None
+    return EquipmentTimes(origins=origins, equipment=np.flatnonzero(gp.found), time_s=t_eq, nearest_code=c_eq,
+                          pole_time_s=t_po[:, :n_t], pole_code=c_po[:, :n_t], origin=origin, strategy=used)
+
+
+def _route(graph, start: Places, placement, gp, opts, points, progress):
+    """Seconds and nearest commune code from ``start`` to each found equipment and each pôle."""
+    eq_idx = np.flatnonzero(gp.found)
+    poles = (np.column_stack([gp.poles[t] for t in opts.tiers]) if "pole" in opts.methods
+             else np.zeros((len(placement.servers), 0), dtype=bool))
+    if points is not None:
+        present = points.presence([gp.presence.types_of(j) for j in eq_idx])
+        t_eq, k_eq, used = nearest_equipment_times(graph, start, points.places, present, strategy=opts.strategy,
+                                                   progress=progress)
+        t_po, k_po, _ = nearest_equipment_times(graph, start, placement.servers, poles, strategy=opts.strategy)
+        return t_eq, _codes(points.places, k_eq), t_po, _codes(placement.servers, k_po), used
+    cols = np.concatenate([gp.presence.present[:, eq_idx], poles], axis=1)
+    t_all, k_all, used = nearest_equipment_times(graph, start, placement.servers, cols, strategy=opts.strategy,
+                                                 progress=progress)
+    c_all = _codes(placement.servers, k_all)
+    n_eq = len(eq_idx)
+    return t_all[:, :n_eq], c_all[:, :n_eq], t_all[:, n_eq:], c_all[:, n_eq:], used
 
 
 def _origin_frame(origins: Places) -> pd.DataFrame:
@@ -567,9 +623,9 @@ def access_table(et: EquipmentTimes, gp: GammePresence, servers: Places, opts: A
             if method == "mean":
                 minutes = minutes_eq[:, cols_t].mean(axis=1) if len(cols_t) else np.full(n_o, np.nan)
             else:
-                pt, pn = et.pole_time_s[:, k], et.pole_nearest[:, k]
+                pt = et.pole_time_s[:, k]
                 minutes = np.where(np.isfinite(pt), pt / 60.0, np.nan)
-                near_pole[pn >= 0] = servers.ids[pn[pn >= 0]]
+                near_pole = et.pole_code[:, k]
             minutes = np.where(placed, minutes, np.nan)
             own_pole = np.zeros(n_o, dtype=bool)
             own_pole[own >= 0] = gp.poles[t][own[own >= 0]]
@@ -602,11 +658,9 @@ def equipment_table(et: EquipmentTimes, gp: GammePresence, servers: Places) -> p
     all_eq = np.concatenate([et.equipment, missing])
     minutes = np.where(np.isfinite(et.time_s), et.time_s / 60.0, np.nan)
     all_min = np.concatenate([minutes, np.full((n_o, len(missing)), np.nan)], axis=1)
-    all_near = np.concatenate([et.nearest, np.full((n_o, len(missing)), -1)], axis=1)
+    all_near = np.concatenate([et.nearest_code, np.full((n_o, len(missing)), None, dtype=object)], axis=1)
     order = np.argsort(all_eq, kind="stable")
-    all_eq, all_min, all_near = all_eq[order], all_min[:, order], all_near[:, order]
-    near_code = np.full(all_near.shape, None, dtype=object)
-    near_code[all_near >= 0] = servers.ids[all_near[all_near >= 0]]
+    all_eq, all_min, near_code = all_eq[order], all_min[:, order], all_near[:, order]
     m_eq = len(all_eq)
     return pd.DataFrame(
         {
@@ -758,6 +812,10 @@ def compute_access(
     pole_share: float = POLE_SHARE,
     max_distance_m: float = SNAP_MAX_DISTANCE_M,
     strategy: str = "auto",
+    equipments: str = "centre",
+    origins: str = "centre",
+    bpe_points: pd.DataFrame | None = None,
+    population_grid: pd.DataFrame | None = None,
     progress: bool | None = False,
     run: Run | None = None,
 ) -> AccessResult:
@@ -791,6 +849,16 @@ def compute_access(
         Commune centres farther from any road (metres) are not placed.
     strategy : {"auto", "search", "matrix"}
         See :func:`nearest_equipment_times`.
+    equipments : {"centre", "at-location"}
+        Equipments at their commune's centre (the SDAASP and Odomatrix definition), or each at its
+        own coordinates (needs ``bpe_points``); see :mod:`accessibility.locations`.
+    origins : {"centre", "population"}
+        Trips from the chef-lieu, or the population-weighted mean over the commune's inhabited
+        200 m cells (needs ``population_grid``).
+    bpe_points : pandas.DataFrame, optional
+        Geolocated BPE (:func:`accessibility.services.load_bpe_points`).
+    population_grid : pandas.DataFrame, optional
+        Population on 200 m squares (:func:`accessibility.datasets.readers.load_population_grid`).
     progress : bool or None
         Progress bar on stderr (None: only on a terminal).
     run : Run, optional
@@ -819,19 +887,35 @@ def compute_access(
     check_graph_arg(graph)
     opts = check_access_options(
         departements=departements, tiers=tiers, methods=methods, thresholds_min=thresholds_min,
-        pole_share=pole_share, max_distance_m=max_distance_m, strategy=strategy,
+        pole_share=pole_share, max_distance_m=max_distance_m, strategy=strategy, equipments=equipments,
+        origins=origins,
     )
     for what, df in (("bpe", bpe), ("gammes", gammes)):
         if not isinstance(df, pd.DataFrame):
             raise InvalidParameterError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    if opts.equipments == "at-location" and not isinstance(bpe_points, pd.DataFrame):
+        raise InvalidParameterError("equipments at-location needs the geolocated BPE (bpe_points, --bpe-points)")
+    if opts.origins == "population" and not isinstance(population_grid, pd.DataFrame):
+        raise InvalidParameterError("origins population needs the population grid (population_grid, --population-grid)")
     run = run if run is not None else Run("compute")
     run.use_graph(graph)
     with run.capture_warnings():
         with run.stage("place"):
             placement = place_communes(graph, communes, opts)
             gp = gamme_presence(bpe, gammes, placement.servers, opts)
+            points = cells = None
+            if opts.equipments == "at-location":
+                types = {t for j in np.flatnonzero(gp.found) for t in gp.presence.types_of(j)}
+                points = place_equipment_points(graph, bpe_points, communes, types=types,
+                                                max_distance_m=opts.max_distance_m)
+                run.counts.update({"equipment_points": len(points.places), "equipment_points_placed": points.places.n_placed,
+                                   "equipment_points_at_commune_centre": points.fallback})
+            if opts.origins == "population":
+                cells = place_population_cells(graph, population_grid, placement.origins.ids,
+                                               max_distance_m=opts.max_distance_m)
+                run.counts.update({"population_cells": len(cells.places), "population_cells_placed": cells.places.n_placed})
         with run.stage("route"):
-            et = route_to_equipments(graph, placement, gp, opts, progress=progress)
+            et = route_to_equipments(graph, placement, gp, opts, progress=progress, points=points, cells=cells)
         with run.stage("tables"):
             access = access_table(et, gp, placement.servers, opts)
             result = AccessResult(
@@ -839,7 +923,8 @@ def compute_access(
                 equipment_times=equipment_table(et, gp, placement.servers),
                 summary=summarize(access),
                 unplaced=et.origins.unplaced(),
-                communes=et.origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]],
+                communes=et.origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]]
+                .assign(origin=et.origin),
                 poles=poles_table(gp, placement.servers, opts),
                 absent_equipments=gp.presence.absent[["equipment", "tier", "label"]].copy(),
                 equipments_not_in_extract=gp.not_in_extract,

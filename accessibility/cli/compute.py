@@ -101,13 +101,23 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--strategy", type=click.Choice(["auto", "search", "matrix"]), default="auto", show_default=True,
               help="One search per equipment, or one commune x commune matrix.")
+@click.option("--equipments", type=click.Choice(["centre", "at-location"]), default="centre", show_default=True,
+              help="Equipments at their commune's centre (SDAASP, Odomatrix), or each at its own coordinates "
+                   "(needs the geolocated BPE: --bpe-points or the data directory's).")
+@click.option("--origins", "origin_mode", type=click.Choice(["centre", "population"]), default="centre", show_default=True,
+              help="Trips from the chef-lieu, or the population-weighted mean over the commune's inhabited 200 m cells "
+                   "(needs --population-grid or the data directory's).")
+@click.option("--bpe-points", "bpe_points_path", help="Geolocated BPE (one row per equipment). Default: the data directory's.", **_input)
+@click.option("--population-grid", "grid_path", help="Population on 200 m squares (idcar_200m, lon, lat, population, code). "
+              "Default: the data directory's.", **_input)
 @click.option("--no-maps", is_flag=True, help="Skip the PNG maps.")
 @cache_dir_option
 @profile_option
 @friendly_errors
 def compute(
     tier, method, thresholds, pole_share, departements, data_dir, osm, communes_path, bpe_path, gammes_path,
-    polygons_path, changes_path, out_dir, snap_distance, strategy, no_maps, cache_dir, profile,
+    polygons_path, changes_path, out_dir, snap_distance, strategy, equipments, origin_mode, bpe_points_path, grid_path,
+    no_maps, cache_dir, profile,
 ) -> None:
     """Car time from every commune to the services of each gamme; zones grises, tables and maps.
 
@@ -119,19 +129,25 @@ def compute(
     from ..graph import load_graph
     from ..report import format_summary, write_outputs
     from ..runs import Run
-    from ..services import load_bpe, load_gammes
+    from ..datasets.readers import load_population_grid
+    from ..services import load_bpe, load_bpe_points, load_gammes
     from ..zones import check_access_options, compute_access
 
     t0 = time.perf_counter()
     run = Run("compute")
     files, dd = resolve_inputs(data_dir, {
         "osm": osm, "communes": communes_path, "bpe": bpe_path, "gammes": gammes_path,
-        "polygons": polygons_path, "code_changes": changes_path}, command="compute")
+        "polygons": polygons_path, "code_changes": changes_path, "bpe_points": bpe_points_path,
+        "population_grid": grid_path}, command="compute")
+    for mode, wanted, role, option in ((equipments, "at-location", "bpe_points", "--bpe-points"),
+                                       (origin_mode, "population", "population_grid", "--population-grid")):
+        if mode == wanted and files[role] is None:
+            raise click.UsageError(f"this mode needs a {role.replace('_', ' ')} file: give {option} or a --data directory that has one")
     opts = check_access_options(
         departements=departements or dd.departements or DEFAULT_DEPARTEMENTS, tiers=TIERS if tier == "all" else (tier,),
         methods=("mean", "pole") if method == "both" else (method,),
         thresholds_min=dict(zip(TIERS, thresholds)), pole_share=pole_share, max_distance_m=snap_distance,
-        strategy=strategy,
+        strategy=strategy, equipments=equipments, origins=origin_mode,
     )
     with run.capture_warnings():
         with run.stage("read"):
@@ -141,13 +157,18 @@ def compute(
             bpe = _read(run, "bpe", files["bpe"], lambda p: load_bpe(p, code_changes=changes))
             gammes = _read(run, "gammes", files["gammes"], load_gammes)
             polygons = _read(run, "polygons", files["polygons"], load_commune_polygons) if files["polygons"] else None
+            points = (_read(run, "bpe_points", files["bpe_points"], lambda p: load_bpe_points(p, code_changes=changes))
+                      if opts.equipments == "at-location" else None)
+            grid = (_read(run, "population_grid", files["population_grid"], load_population_grid)
+                    if opts.origins == "population" else None)
         with run.stage("graph"):
             graph = load_graph(files["osm"], cache_dir=cache_dir, profile=profile)
         result = compute_access(
             graph, communes, bpe, gammes,
             departements=opts.departements, tiers=opts.tiers, methods=opts.methods,
             thresholds_min=opts.thresholds_min, pole_share=opts.pole_share,
-            max_distance_m=opts.max_distance_m, strategy=opts.strategy, progress=None, run=run,
+            max_distance_m=opts.max_distance_m, strategy=opts.strategy, equipments=opts.equipments,
+            origins=opts.origins, bpe_points=points, population_grid=grid, progress=None, run=run,
         )
         files = write_outputs(result, out_dir, polygons=polygons, maps=not no_maps, run=run)
     click.echo(format_summary(result.summary))
@@ -194,6 +215,10 @@ def _notes(result) -> list[str]:
             "equipments found in no commune of the extract, left out of the mean: "
             + ", ".join(result.equipments_not_in_extract["equipment"])
         )
+    if "origin" in result.communes:
+        fb = int((result.communes["origin"] == "centre (no cell placed)").sum())
+        if fb:
+            notes.append(f"{fb} communes have no inhabited cell placed on the network: their chef-lieu's times are used")
     unknown = int(result.summary["communes_population_unknown"].sum()) // max(len(result.parameters["tiers"]) * len(result.parameters["methods"]), 1)
     if unknown:
         notes.append(f"{unknown} communes have no known population: counted as communes, not as inhabitants")

@@ -39,28 +39,18 @@ def load_population_grid(path: str | os.PathLike):
     """
     import pandas as pd
 
+    from .._io import read_table, require_keys, require_numbers
     from ..communes import normalize_codes
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"population grid {str(p)!r} does not exist or is not a file")
-    try:
-        df = pd.read_csv(p, dtype={"code": str, "idcar_200m": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"population grid {str(p)!r} is not a readable CSV file: {exc}") from exc
-    miss = [c for c in POPULATION_GRID_COLUMNS if c not in df]
-    if miss:
-        raise DataFormatError(
-            f"population grid {str(p)!r} lacks {', '.join(miss)}; its columns are {', '.join(map(str, df.columns))}"
-        )
-    for c in ("lon", "lat", "population"):
-        v = pd.to_numeric(df[c], errors="coerce")
-        if (v.isna() & df[c].notna()).any():
-            raise DataFormatError(f"population grid {str(p)!r}: column {c!r} holds values that are not numbers")
-        df[c] = v
+    what = "population grid"
+    df = read_table(path, {c: (c,) for c in POPULATION_GRID_COLUMNS}, what)
+    require_keys(df, ("idcar_200m",), path, what)
+    for c in ("lon", "lat"):
+        df[c] = require_numbers(df, c, path, what)
+    df["population"] = require_numbers(df, "population", path, what, minimum=0)
     if ((df["lon"].abs() > 180) | (df["lat"].abs() > 90)).any():
-        raise DataFormatError(f"population grid {str(p)!r}: lon/lat are not WGS84 degrees")
+        raise DataFormatError(f"population grid {str(path)!r}: lon/lat are not WGS84 degrees")
     has = df["code"].notna()
-    df.loc[has, "code"] = normalize_codes(df.loc[has, "code"])
-    df["population"] = df["population"].astype(np.float64)
+    df["code"] = df["code"].astype(object)
+    df.loc[has, "code"] = normalize_codes(df.loc[has, "code"].to_numpy(object))
     return df[list(POPULATION_GRID_COLUMNS)].reset_index(drop=True)
