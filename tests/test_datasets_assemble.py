@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from accessibility.errors import DataFormatError
 from click.testing import CliRunner
 
 from accessibility.cli.main import cli
@@ -370,10 +372,10 @@ def test_population_grid_reader_errors(tmp_path):
 
     p = tmp_path / "p.csv"
     p.write_text("idcar_200m,lon,lat,population\nx,6,44,3\n")
-    with pytest.raises(Exception, match="lacks code"):
+    with pytest.raises(DataFormatError, match=r"lacks the column\(s\) code"):
         load_population_grid(p)
     p.write_text("idcar_200m,lon,lat,population,code\nx,700000,6400000,3,5046\n")
-    with pytest.raises(Exception, match="not WGS84"):
+    with pytest.raises(DataFormatError, match="not WGS84"):
         load_population_grid(p)
     p.write_text("idcar_200m,lon,lat,population,code\nx,6.5,44.5,3,5046\ny,6.6,44.6,2,\n")
     df = load_population_grid(p)
