@@ -14,6 +14,7 @@ _COMMANDS = {
     "route": ("accessibility.cli.route", "route"),
     "compute": ("accessibility.cli.compute", "compute"),
     "data": ("accessibility.cli.data", "data"),
+    "fragility": ("accessibility.cli.fragility", "fragility"),
 }
 
 
