@@ -69,7 +69,7 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
     map per sub-index and one for the dimension (PNG) and run.json into --out, and prints the
     most fragile communes.
     """
-    from ..communes import load_code_changes, load_commune_polygons, load_communes
+    from ..communes import default_code_changes_path, load_code_changes, load_commune_polygons, load_communes
     from ..errors import NoCommuneError
     from ..fragility.index import check_fragility_options, compute_fragility
     from ..fragility.report import format_summary, write_outputs
@@ -94,7 +94,7 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
     opts = check_fragility_options(departements=departements or dd.departements or DEFAULT_DEPARTEMENTS,
                                    normalisation=normalisation, max_distance_m=snap_distance)
     with run.capture_warnings():
-        with run.stage("read"):
+        with run.stage("read"):  # the user's small files first: their errors come at once
             communes = load_communes(files["communes"])
             run.add_input("communes", files["communes"])
             present = set(communes["departement"].astype(str))
@@ -102,14 +102,6 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
             if unknown:
                 raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table "
                                      f"({len(communes):,} communes): check --departement or --communes")
-            changes = load_code_changes(files["code_changes"])
-            from ..communes import default_code_changes_path
-
-            run.add_input("code_changes", files["code_changes"] or default_code_changes_path())
-            bpe = None
-            if bpe_file is not None:
-                bpe = load_bpe(bpe_file, code_changes=changes)
-                run.add_input("bpe", bpe_file)
             med = []
             for label, path in mediation:
                 med.append(load_mediation(path))
@@ -122,6 +114,12 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
             if extra_path is not None:
                 extra = load_extra(extra_path, communes)
                 run.add_input("extra", extra_path)
+            changes = load_code_changes(files["code_changes"])
+            run.add_input("code_changes", files["code_changes"] or default_code_changes_path())
+            bpe = None
+            if bpe_file is not None:
+                bpe = load_bpe(bpe_file, code_changes=changes)
+                run.add_input("bpe", bpe_file)
             polygons = None
             if files["polygons"] is not None:
                 polygons = load_commune_polygons(files["polygons"])

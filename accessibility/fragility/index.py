@@ -17,8 +17,8 @@ A run of :func:`compute_fragility` is a short pipeline of named steps:
 
 Definitions:
 
-- the **study region** is the set of analysed communes placed on the network (for the census
-  shares of ``--extra``: the analysed communes with a value);
+- the **study region** is the set of analysed communes placed on the network: every variable,
+  the census shares of ``--extra`` included, is normalised against them;
 - ``minmax``: ``(x - min) / (max - min)``; ``rank``: the share of the other communes of the
   region strictly closer (less fragile), ``#{y < x} / (n - 1)``. Both give 0 to the least
   fragile (a commune having every service is at 0 on every time variable) and are 0 for
@@ -498,25 +498,25 @@ def compute_fragility(
             table, var_rows, sub_rows = _tables(vt, extra, opts, status, sources, n_servers, report)
             table.insert(3, "population", origins.to_frame()["population"].array)
         _log_unplaced(origins)
-    communes_frame = origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]]
-    if sites is not None:  # sites of the extract's area: placed, or too close to its edge to be
-        sites_frame = sites.to_frame().drop(columns=["population"])
-        sites_frame = sites_frame[sites_frame["reason"] != OUTSIDE].reset_index(drop=True)
-    else:
-        sites_frame = st.assign(placed=False, reason="", distance_m=np.nan)
-    if sites is not None:
-        report["sites"] = _site_counts(sites)
-    for i, m in enumerate(mediation):
-        report.setdefault("unmatched_wordings", {})[labels[i]] = dict(m.attrs.get("unmatched", {}))
-        report.setdefault("wordings", {})[labels[i]] = dict(m.attrs.get("wordings", {}))
-        for w, n in m.attrs.get("unmatched", {}).items():
-            log.warning("service wording %r (%d places of %s) is not in the mapping table: those places count "
-                        "for neither kind unless another wording of theirs matches", w, n, labels[i])
-    if extra is not None:
-        report["extra_codes_unknown"] = list(extra.attrs.get("unknown_codes", []))
-        if report["extra_codes_unknown"]:
-            log.warning("%d commune codes of --extra are not in the commune table (first: %s): ignored",
-                        len(report["extra_codes_unknown"]), ", ".join(report["extra_codes_unknown"][:5]))
+        communes_frame = origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]]
+        if sites is not None:  # the sites of the extract's area, placed or not; those outside only counted
+            sites_frame = sites.to_frame().drop(columns=["population"])
+            sites_frame = sites_frame[sites_frame["reason"] != OUTSIDE].reset_index(drop=True)
+        else:
+            sites_frame = st.assign(placed=False, reason="", distance_m=np.nan)
+        if sites is not None:
+            report["sites"] = _site_counts(sites)
+        for i, m in enumerate(mediation):
+            report.setdefault("unmatched_wordings", {})[labels[i]] = dict(m.attrs.get("unmatched", {}))
+            report.setdefault("wordings", {})[labels[i]] = dict(m.attrs.get("wordings", {}))
+            for w, n in m.attrs.get("unmatched", {}).items():
+                log.warning("service wording %r (%d places of %s) is not in the mapping table: those places count "
+                            "for neither kind unless another wording of theirs matches", w, n, labels[i])
+        if extra is not None:
+            report["extra_codes_unknown"] = list(extra.attrs.get("unknown_codes", []))
+            if report["extra_codes_unknown"]:
+                log.warning("%d commune codes of --extra are not in the commune table (first: %s): ignored",
+                            len(report["extra_codes_unknown"]), ", ".join(report["extra_codes_unknown"][:5]))
     params = {**opts.as_parameters(), "sub_indices": [r["sub_index"] for r in sub_rows if r["available"]],
               "with_extra": extra is not None, "mediation_sources": labels,
               "france_services": france_services is not None, "bpe": bpe is not None}
@@ -588,8 +588,7 @@ def _tables(vt: VariableTimes, extra, opts: FragilityOptions, status, sources, n
                "min": np.nan, "max": np.nan, "note": v.note}
         if available:
             x = raw[v.name].copy()
-            if v.is_time:
-                x[~placed] = np.nan
+            x[~placed] = np.nan  # the study region: the analysed communes placed on the network
             norm[v.name] = normalise(x, opts.normalisation)
             if np.isfinite(x).any():
                 row["min"], row["max"] = float(np.nanmin(x)), float(np.nanmax(x))
