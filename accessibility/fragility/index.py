@@ -331,7 +331,8 @@ class FragilityResult:
 
 
 def _site_status(v: Variable, sources_given: dict, sites: Places | None) -> tuple[str, list[str], np.ndarray | None]:
-    """Reason a point variable is empty ('' when available), its sources, its group column."""
+    """Reason a point variable is empty ('' when available), its sources (the files given, or
+    those with a placed site of the kind when it is available), its group column."""
     kind = v.kinds[0]
     if kind == "france_services":
         srcs = ["france_services"] if sources_given["france_services"] else []
@@ -349,7 +350,8 @@ def _site_status(v: Variable, sources_given: dict, sites: Places | None) -> tupl
         return f"no site of this kind in the files ({', '.join(srcs)})", srcs, col
     if not (col & sites.placed).any():
         return f"none of the {int(col.sum()):,} sites of this kind is on the road extract", srcs, col
-    return "", srcs, col
+    origin = np.asarray(sites.attrs["origin"], dtype=object)
+    return "", [o for o in srcs if (col & sites.placed & (origin == o)).any()], col
 
 
 def compute_fragility(
