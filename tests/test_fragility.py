@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accessibility.cli.main import cli
 from accessibility.errors import DataFormatError, InvalidParameterError, NoServiceError
@@ -55,15 +57,35 @@ def test_doctests_of_the_package():
     ([5.0, 1.0, 9.0, 3.0, 7.0], [0.5, 0.0, 1.0, 0.25, 0.75], [0.5, 0.0, 1.0, 0.25, 0.75]),
 ])
 def test_normalise_hand_cases(values, minmax, rank):
-    np.testing.assert_allclose(normalise(values, "minmax"), minmax, equal_nan=True)
-    np.testing.assert_allclose(normalise(values, "rank"), rank, equal_nan=True)
+    np.testing.assert_allclose(normalise(values, method="minmax"), minmax, equal_nan=True)
+    np.testing.assert_allclose(normalise(values, method="rank"), rank, equal_nan=True)
+
+
+@given(st.lists(st.one_of(st.floats(0, 1e4), st.just(float("nan"))), min_size=1, max_size=40),
+       st.sampled_from(["minmax", "rank"]))
+@settings(max_examples=150, deadline=None)
+def test_normalise_properties(values, method):
+    x = np.array(values)
+    y = normalise(x, method=method)
+    ok = ~np.isnan(x)
+    assert np.array_equal(np.isnan(y), ~ok)  # no value in, no value out; never a 0 for it
+    if not ok.any():
+        return
+    v, w = x[ok], y[ok]
+    assert ((w >= 0) & (w <= 1)).all()
+    assert (w[v == v.min()] == 0).all()  # the least fragile scores 0
+    if v.max() > v.min():
+        assert method == "rank" or (w[v == v.max()] == 1).all()
+    i, j = np.meshgrid(np.arange(len(v)), np.arange(len(v)))
+    assert (w[i][v[i] < v[j]] <= w[j][v[i] < v[j]]).all()  # order kept
+    assert (w[i][v[i] == v[j]] == w[j][v[i] == v[j]]).all()  # ties equal
 
 
 def test_normalise_refuses_infinity_and_unknown_methods():
     with pytest.raises(InvalidParameterError, match="infinite"):
         normalise([1.0, np.inf])
     with pytest.raises(InvalidParameterError, match="unknown normalisation 'zscore'"):
-        normalise([1.0], "zscore")
+        normalise([1.0], method="zscore")
 
 
 def test_combine_is_the_unweighted_mean_and_empty_when_a_value_is_missing():
@@ -311,7 +333,7 @@ def _extra_file(tmp_path, text):
 def test_extra_variables_make_the_isolation_sub_index(tmp_path):
     p = _extra_file(tmp_path, "code;plus_75_seuls;menages_sans_voiture\n04001;0,10;0.05\n04002;0.30;0.25\n"
                               "04003;0.20;0.15\n04004;0.50;0.45\n99999;0.1;0.1\n")
-    ex = fsrc.load_extra(p, toy.toy_communes())
+    ex = fsrc.load_extra(p, communes=toy.toy_communes())
     assert ex.attrs["variables"] == ["over75_alone", "no_car"] and ex.attrs["unknown_codes"] == ["99999"]
     r = _run(extra=ex)
     t = r.table.set_index("code").loc[PLACED]

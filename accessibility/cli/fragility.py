@@ -112,7 +112,7 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
                 run.add_input("france_services", files["france_services"])
             extra = None
             if extra_path is not None:
-                extra = load_extra(extra_path, communes)
+                extra = load_extra(extra_path, communes=communes)
                 run.add_input("extra", extra_path)
             changes = load_code_changes(files["code_changes"])
             run.add_input("code_changes", files["code_changes"] or default_code_changes_path())

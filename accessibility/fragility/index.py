@@ -73,7 +73,7 @@ NORMALISATIONS: tuple[str, ...] = ("minmax", "rank")
 # --------------------------------------------------------------------------------------------
 
 
-def normalise(values, method: str = "minmax") -> np.ndarray:
+def normalise(values, *, method: str = "minmax") -> np.ndarray:
     """Bring values to 0–1 against themselves: 0 the least fragile, 1 the most.
 
     Parameters
@@ -101,7 +101,7 @@ def normalise(values, method: str = "minmax") -> np.ndarray:
     --------
     >>> normalise([0.0, 5.0, 10.0, np.nan]).tolist()
     [0.0, 0.5, 1.0, nan]
-    >>> normalise([0.0, 0.0, 5.0, 20.0], "rank").tolist()
+    >>> normalise([0.0, 0.0, 5.0, 20.0], method="rank").tolist()
     [0.0, 0.0, 0.6666666666666666, 1.0]
     """
     if method not in NORMALISATIONS:
@@ -432,6 +432,7 @@ def compute_fragility(
     report: dict = {}
     with run.capture_warnings():
         with run.stage("place"):
+            # place_communes reads the départements and the snapping distance of the options
             aopts = AccessOptions(opts.departements, (), ("mean",), {}, 0.5, opts.max_distance_m, "search")
             placement = place_communes(graph, communes, aopts)
             servers, origins = placement.servers, placement.origins
@@ -591,7 +592,7 @@ def _tables(vt: VariableTimes, extra, opts: FragilityOptions, status, sources, n
         if available:
             x = raw[v.name].copy()
             x[~placed] = np.nan  # the study region: the analysed communes placed on the network
-            norm[v.name] = normalise(x, opts.normalisation)
+            norm[v.name] = normalise(x, method=opts.normalisation)
             if np.isfinite(x).any():
                 row["min"], row["max"] = float(np.nanmin(x)), float(np.nanmax(x))
         var_rows.append(row)

@@ -165,7 +165,7 @@ def site_table(mediation: Sequence[pd.DataFrame] = (), france_services: pd.DataF
     return out[cols]
 
 
-def load_extra(path: str | os.PathLike, communes: pd.DataFrame | None = None) -> pd.DataFrame:
+def load_extra(path: str | os.PathLike, *, communes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Read the user's census shares: a commune ``code`` and one or both of the index's two
     non-time variables (:data:`~accessibility.fragility.tables.EXTRA_VARIABLES`: e.g.
     ``over75_alone`` or ``plus_75_seuls``, ``no_car`` or ``menages_sans_voiture``).
