@@ -46,7 +46,7 @@ from ..graph import Graph
 from ..places import OUTSIDE, UNREACHABLE, Places
 from ..runs import Run
 from ..settings import DEFAULT_DEPARTEMENTS, SNAP_MAX_DISTANCE_M
-from .tables import SUB_INDICES, VARIABLES, Variable
+from .tables import SUB_INDEX_LABELS, SUB_INDICES, VARIABLES, Variable
 
 __all__ = [
     "NORMALISATIONS",
@@ -598,8 +598,6 @@ def _tables(vt: VariableTimes, extra, opts: FragilityOptions, status, sources, n
         var_rows.append(row)
     subs: dict[str, np.ndarray] = {}
     sub_rows = []
-    from .tables import SUB_INDEX_LABELS
-
     for s in SUB_INDICES:
         names = [v.name for v in VARIABLES if v.sub_index == s and v.name in norm]
         empty = [v.name for v in VARIABLES if v.sub_index == s and v.name not in norm]
