@@ -34,7 +34,8 @@ from ..runs import Run
 from .index import FragilityResult
 from .tables import SUB_INDEX_LABELS, SUB_INDEX_SHORT
 
-__all__ = ["write_outputs", "plot_index_map", "format_summary", "INDEX_EDGES", "INDEX_COLORS", "TOP_SHARE"]
+__all__ = ["write_outputs", "plot_index_map", "format_summary", "manifest_extras", "top_mask", "INDEX_EDGES",
+           "INDEX_COLORS", "TOP_SHARE"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _labels() -> list[str]:
     return out + [f"{fr_number(e[-1], 1)} – 1"]
 
 
-def top_mask(values: np.ndarray, share: float = TOP_SHARE) -> np.ndarray:
+def top_mask(values: np.ndarray, *, share: float = TOP_SHARE) -> np.ndarray:
     """The communes in the most fragile ``share`` of those with a value (ties included)."""
     v = np.asarray(values, dtype=float)
     ok = np.isfinite(v)
