@@ -19,6 +19,11 @@ anywhere:
   that meet the buffered area, for maps).
 * ``bpe/bpe-2018-communes.csv.gz`` (all of France) and ``bpe/bpe-gammes-2021.csv``.
 * ``services/france-services-2024-08-01.csv.gz`` (all of France).
+* for ``access fragility``: ``bpe/bpe-2019-communes.csv.gz`` (all of France, the index's
+  vintage), ``services/lieux-mediation-numerique-paca-2023-05-16.csv.gz`` (the 792 places of
+  digital mediation of PACA) and ``services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz``
+  (the 4,930 conseillers numériques places of France), copied whole (gzipped when the source is
+  not).
 
 Outputs are deterministic: running the script twice gives byte-identical files (gzip
 members are written with mtime=0, the GeoPackage with a fixed timestamp).
@@ -84,6 +89,12 @@ COPIES = (
     ("bpe/bpe-2018-communes.csv.gz", "bpe/bpe-2018-communes.csv.gz", False),
     ("bpe/bpe-gammes-2021.csv", "bpe/bpe-gammes-2021.csv", False),
     ("services/france-services-2024-08-01.csv", "services/france-services-2024-08-01.csv.gz", True),
+    # the access axis of the digital-fragility index (access fragility)
+    ("bpe/bpe-2019-communes.csv.gz", "bpe/bpe-2019-communes.csv.gz", False),
+    ("services/lieux-mediation-numerique-paca-2023-05-16.csv",
+     "services/lieux-mediation-numerique-paca-2023-05-16.csv.gz", True),
+    ("services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz",
+     "services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz", False),
 )
 
 

@@ -24,6 +24,7 @@ from accessibility.errors import (
 )
 from accessibility.services import load_bpe, load_gammes
 from accessibility.settings import DEFAULT_PROFILE_PATH, load_profile
+from accessibility.fragility import compute_fragility
 from accessibility.zones import compute_access
 
 from . import toy_zones as toy
@@ -265,6 +266,40 @@ def test_cli_bad_options_fail_fast(tmp_path, args, message):
     assert not (tmp_path / "never").exists()  # reported before the graph is loaded
 
 
+FRAGILITY_FILE_CASES = {
+    "--bpe": ("bpe.csv", BPE_HEAD + "04070,A101,beaucoup\n"),
+    "--mediation": ("lieux.csv", "id,latitude,longitude,services\na,44.1,,Prendre en main un ordinateur\n"),
+    "--france-services": ("fs.csv", "id_fs,lib_fs,latitude,longitude\n1,x,91,6\n"),
+    "--extra": ("extra.csv", "code,no_car\n04070,-1\n"),
+    "--communes": ("communes.csv", COMMUNES_HEAD + ",X,04,1,6,44\n"),
+}
+
+
+@pytest.mark.parametrize("option", FRAGILITY_FILE_CASES, ids=list(FRAGILITY_FILE_CASES))
+def test_fragility_cli_bad_file_family(tmp_path, option):
+    name, content = FRAGILITY_FILE_CASES[option]
+    p = _write(tmp_path / name, content)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["fragility", option, str(p), "--out", str(out), "--no-maps",
+                                 "--cache-dir", str(tmp_path / "never")])
+    assert r.exit_code == 1, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1 and name in lines[0] and "Traceback" not in r.output, r.output
+    assert not out.exists() and not (tmp_path / "never").exists()  # refused before the graph is loaded
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--departement", "04,99"], "99"), (["--normalise", "zscore"], "zscore"), (["--out", ""], "is empty")],
+    ids=["unknown-departement", "bad-normalisation", "empty-out"],
+)
+def test_fragility_cli_bad_options_fail_fast(tmp_path, args, message):
+    r = CliRunner().invoke(cli, ["fragility", *args, "--no-maps", "--cache-dir", str(tmp_path / "never")]
+                           + ([] if "--out" in args else ["--out", str(tmp_path / "o")]))
+    assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "never").exists()
+
+
 # ---- the Python API: type errors stay in the tree --------------------------------------------
 
 
@@ -285,6 +320,13 @@ def _api_cases(graph):
         "compute-tiers-int": lambda: compute_access(graph, toy.toy_communes(), toy.toy_bpe(), toy.toy_gammes(), tiers=5),
         "compute-pole-share-str": lambda: compute_access(graph, toy.toy_communes(), toy.toy_bpe(), toy.toy_gammes(),
                                                          departements="04", pole_share="half"),
+        "fragility-graph-string": lambda: compute_fragility("graph", toy.toy_communes(), None),
+        "fragility-bpe-array": lambda: compute_fragility(graph, toy.toy_communes(), np.zeros(3), departements="04"),
+        "fragility-mediation-arrays": lambda: compute_fragility(graph, toy.toy_communes(), None, mediation=[np.zeros(2)],
+                                                                departements="04"),
+        "fragility-normalise-unknown": lambda: compute_fragility(graph, toy.toy_communes(), None, normalisation="z",
+                                                                 departements="04"),
+        "fragility-extra-dict": lambda: compute_fragility(graph, toy.toy_communes(), None, extra={}, departements="04"),
         "places-ids-none": lambda: Places.from_arrays(graph, None, [6.0], [44.0]),
         "places-lon-text": lambda: Places.from_arrays(graph, ["a"], ["east"], [44.0]),
         "places-duplicate-ids": lambda: Places.from_arrays(graph, ["a", "a"], [6.0, 6.01], [44.0, 44.0]),

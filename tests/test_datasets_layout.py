@@ -46,7 +46,7 @@ def test_embedded_data_directory_lists_its_files():
 
 def test_missing_role_names_role_file_and_directory():
     dd = open_data_dir()
-    with pytest.raises(InputFileError, match=r"has no 'population_grid' file \(population on 200 m squares.*lists: bpe, code_changes"):
+    with pytest.raises(InputFileError, match=r"has no 'population_grid' file \(population on 200 m squares.*lists: bpe, bpe_2019, cnfs, code_changes"):
         dd.path("population_grid")
     assert dd.get("bpe_points") is None and not dd.has("bpe_points")
 

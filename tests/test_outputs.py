@@ -86,6 +86,44 @@ def test_any_output_failing_leaves_the_previous_run(result, tmp_path, monkeypatc
     assert _leftovers(tmp_path, "out") == []
 
 
+FRAGILITY_OUTPUTS = ["fragility.csv", "variables.csv", "sites.csv", "unplaced_communes.csv", "fragility.gpkg",
+                     "map_health.png", "map_public_services.png", "map_digital_help.png", "map_dimension.png",
+                     "run.json"]
+
+
+@pytest.fixture(scope="module")
+def fragility_result():
+    from .test_fragility import _run
+
+    return _run()
+
+
+@pytest.mark.parametrize("victim", FRAGILITY_OUTPUTS)
+def test_any_fragility_output_failing_leaves_the_previous_run(fragility_result, tmp_path, monkeypatch, victim):
+    from accessibility.fragility import report as frep
+
+    out = tmp_path / "out"
+    frep.write_outputs(fragility_result, out, maps=False)  # a previous complete run, fewer files
+    before = _snapshot(out)
+    real_path, real_commit = OutputDir.path, OutputDir.commit
+
+    def failing_path(self, name):
+        if name == victim:
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_path(self, name)
+
+    def failing_commit(self, manifest):
+        if victim == "run.json":
+            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
+        return real_commit(self, manifest)
+
+    monkeypatch.setattr(OutputDir, "path", failing_path)
+    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+    with pytest.raises(InputFileError, match="No space left on device"):
+        frep.write_outputs(fragility_result, out)
+    assert _snapshot(out) == before and _leftovers(tmp_path, "out") == []
+
+
 def test_a_crash_while_drawing_leaves_the_previous_run(result, tmp_path, monkeypatch):
     out = tmp_path / "out"
     report.write_outputs(result, out, maps=False)

@@ -15,6 +15,7 @@ _COMMANDS = {
     "compute": ("accessibility.cli.compute", "compute"),
     "site": ("accessibility.cli.site", "site"),
     "data": ("accessibility.cli.data", "data"),
+    "fragility": ("accessibility.cli.fragility", "fragility"),
 }
 
 

@@ -14,9 +14,9 @@ each *role* (paths relative to the directory), the study area, the sources and t
 
 Roles (:data:`ROLES`) and the loader that reads each one:
 
-==================  =====================================================  ===============================================
+==================  =====================================================  =======================================================
 role                content                                                read by
-==================  =====================================================  ===============================================
+==================  =====================================================  =======================================================
 ``osm``             road extract, ``.osm.pbf``                             :func:`accessibility.graph.load_graph`
 ``communes``        commune table (code, nom, departement, population,    :func:`accessibility.communes.load_communes`
                     lon, lat, centre)
@@ -30,10 +30,13 @@ role                content                                                read 
 ``france_services`` France services sites (latitude, longitude, insee_com) CSV (no loader yet)
 ``population_grid`` population on 200 m squares (lon, lat, population,    CSV (no loader yet; ``--origins population``)
                     code)
-==================  =====================================================  ===============================================
+``bpe_2019``        BPE 2019 counts (the fragility index's vintage)        :func:`accessibility.services.load_bpe`
+``mediation``       places of digital mediation (latitude, longitude,      :func:`accessibility.fragility.sources.load_mediation`
+                    services)
+``cnfs``            conseillers numériques places (same form)              :func:`accessibility.fragility.sources.load_mediation`
+==================  =====================================================  =======================================================
 
-Other roles (e.g. ``mediation`` for places of digital mediation) may be listed too: every
-command ignores the roles it does not use.
+Other roles may be listed too: every command ignores the roles it does not use.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ ROLES: Mapping[str, str] = MappingProxyType(
         "gammes": "INSEE gamme table (code_equipement, regroupement_1..3, gamme)",
         "france_services": "France services sites (latitude, longitude, insee_com)",
         "population_grid": "population on 200 m squares: lon, lat, population, code (commune)",
+        "bpe_2019": "BPE 2019 counts per commune and type (the digital-fragility index's vintage)",
+        "mediation": "places of digital mediation (national standard: latitude, longitude, services)",
+        "cnfs": "places of the conseillers numériques France Services (same form as mediation)",
     }
 )
 
@@ -94,20 +100,24 @@ STANDARD_NAMES: Mapping[str, str] = MappingProxyType(
         "gammes": "bpe/bpe-gammes.csv",
         "france_services": "services/france-services.csv.gz",
         "population_grid": "population/population-200m.csv.gz",
+        "bpe_2019": "bpe/bpe-2019-communes.csv.gz",
+        "mediation": "services/lieux-mediation-numerique.csv.gz",
+        "cnfs": "services/cnfs-lieux-mediation-numerique.csv.gz",
     }
 )
 
 #: What each command needs: ``(required roles, optional roles)``. Optional roles add to the
 #: results (maps, at-location equipments, population-weighted origins) and are reported when
-#: absent. ``fragility`` (digital fragility index) follows the issue's description: BPE health
-#: and public-service types, the France services, the population grid for weighting.
+#: absent. ``fragility`` (access axis of the digital-fragility index) reads the BPE 2019 when the
+#: directory has it, else its BPE; a missing source leaves its variables empty (reported).
 COMMAND_ROLES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
         "compute": (("osm", "communes", "bpe", "gammes"), ("code_changes", "polygons", "bpe_points", "population_grid")),
         "site": (("osm", "communes", "bpe", "gammes"), ("code_changes", "france_services", "polygons", "population_grid")),
         "isochrones": (("osm",), ("communes", "polygons", "population_grid", "france_services", "bpe_points")),
         "matrix": (("osm", "communes"), ("code_changes",)),
-        "fragility": (("osm", "communes", "bpe"), ("code_changes", "france_services", "population_grid", "polygons")),
+        "fragility": (("osm", "communes"), ("bpe_2019", "bpe", "code_changes", "france_services", "mediation", "cnfs",
+                                            "polygons")),
     }
 )
 
