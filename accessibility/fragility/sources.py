@@ -5,9 +5,9 @@ Each reader goes through :func:`accessibility._io.read_table` and the ``require_
 bad file gives one line naming the file, line and column. They return plain tables; placing the
 points on the graph is :mod:`accessibility.fragility.index`'s job.
 
-The shared point-service loader of the siting command may absorb :func:`load_france_services`
-and :func:`load_mediation` later; their output columns (``id, name, lon, lat``) follow
-:meth:`accessibility.places.Places.from_frame`.
+The point files are read by the shared point loader of the siting command
+(:func:`accessibility.sites.load_point_table`); these readers add what the index needs (the
+service kinds of a mediation place, the France services format).
 """
 
 from __future__ import annotations
@@ -25,30 +25,6 @@ from .tables import EXTRA_VARIABLES, classify_services
 __all__ = ["load_mediation", "load_france_services", "load_extra", "site_table"]
 
 
-def _coordinates(df: pd.DataFrame, p, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 lon/lat of the rows (NaN when both cells are empty), checked."""
-    lat = require_numbers(df, "lat", p, what, allow_missing=True, decimal_comma=True, label="latitude")
-    lon = require_numbers(df, "lon", p, what, allow_missing=True, decimal_comma=True, label="longitude")
-    half = np.isnan(lat) != np.isnan(lon)
-    if half.any():
-        i = int(np.flatnonzero(half)[0])
-        raise DataFormatError(f"{what} {str(p)!r}, line {line_of(i)} has only one of latitude and longitude")
-    bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(
-            f"{what} {str(p)!r}, line {line_of(i)}: latitude={lat[i]!r}, longitude={lon[i]!r} are not WGS84 degrees"
-        )
-    return lon, lat
-
-
-def _ids(df: pd.DataFrame, p, what: str) -> np.ndarray:
-    if "id" in df:
-        require_keys(df, ("id",), p, what)
-        return df["id"].astype(str).to_numpy(object)
-    return np.array([f"line-{line_of(i)}" for i in range(len(df))], dtype=object)
-
-
 def load_mediation(path: str | os.PathLike, *, what: str = "places of digital mediation") -> pd.DataFrame:
     """Read a file of places of digital mediation (national standard, ``services`` column).
 
@@ -57,7 +33,8 @@ def load_mediation(path: str | os.PathLike, *, what: str = "places of digital me
     path : str or path-like
         csv or csv.gz, ``,`` or ``;`` separated, with ``latitude``, ``longitude`` and
         ``services`` (wordings separated by ``;``); ``id``, ``nom`` and ``source`` are used
-        when present. The conseillers numériques file has the same form.
+        when present. The conseillers numériques file has the same form. Read by the shared
+        point loader (:func:`accessibility.sites.load_point_table`).
     what : str
         How to name the file in messages.
 
@@ -74,28 +51,29 @@ def load_mediation(path: str | os.PathLike, *, what: str = "places of digital me
     InputFileError
         Missing or unreadable file.
     DataFormatError
-        No ``latitude``/``longitude``/``services`` column, a coordinate that is not a number in
-        range or without its pair, an empty or repeated ``id`` (file, line and column named).
+        No coordinates or no ``services`` column, a coordinate that is not a number in range or
+        without its pair, an empty or repeated ``id`` (file, line and column named).
     """
-    p = check_file(path, what)
-    wanted = {"id": ("id",), "name": ("nom", "name"), "network": ("source",), "lat": ("latitude", "lat"),
-              "lon": ("longitude", "lon"), "services": ("services",)}
-    df = read_table(p, wanted, what, optional=("id", "name", "network"))
-    lon, lat = _coordinates(df, p, what)
-    kinds = classify_services(df["services"].to_numpy(object))
+    from ..sites import load_point_table
+
+    pts = load_point_table(path, what=what)
+    cols = {str(c).lower(): c for c in pts.columns}
+    if "services" not in cols:
+        raise DataFormatError(f"{what} {str(path)!r} has no 'services' column; its columns are "
+                              f"{', '.join(map(str, pts.columns))}")
+    kinds = classify_services(pts[cols["services"]].to_numpy(object))
+    network = pts[cols["source"]].fillna("").astype(str).to_numpy(object) if "source" in cols else ""
     out = pd.DataFrame({
-        "id": _ids(df, p, what),
-        "name": df["name"].fillna("").astype(str).to_numpy(object) if "name" in df else "",
-        "network": df["network"].fillna("").astype(str).to_numpy(object) if "network" in df else "",
-        "lon": lon, "lat": lat, "skills": kinds.skills, "procedures": kinds.procedures,
+        "id": pts["id"].to_numpy(object), "name": pts["name"].to_numpy(object), "network": network,
+        "lon": pts["lon"].to_numpy(float), "lat": pts["lat"].to_numpy(float),
+        "skills": kinds.skills, "procedures": kinds.procedures,
     })
-    out.attrs.update(source={"path": str(p.resolve())}, wordings=kinds.counts, unmatched=kinds.unmatched)
+    out.attrs.update(source=pts.attrs.get("source"), wordings=kinds.counts, unmatched=kinds.unmatched)
     return out
 
 
 def load_france_services(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the ANCT list of France services (``latitude``, ``longitude``; ``id_fs``, ``lib_fs``,
-    ``format_fs`` when present).
+    """Read the ANCT list of France services through the shared point loader.
 
     Returns
     -------
@@ -105,21 +83,15 @@ def load_france_services(path: str | os.PathLike) -> pd.DataFrame:
     Raises
     ------
     InputFileError, DataFormatError
-        As :func:`load_mediation`.
+        As :func:`accessibility.sites.load_point_table`.
     """
-    what = "France services file"
-    p = check_file(path, what)
-    wanted = {"id": ("id_fs", "id"), "name": ("lib_fs", "nom", "name"), "format": ("format_fs",),
-              "lat": ("latitude", "lat"), "lon": ("longitude", "lon")}
-    df = read_table(p, wanted, what, optional=("id", "name", "format"))
-    lon, lat = _coordinates(df, p, what)
-    out = pd.DataFrame({
-        "id": _ids(df, p, what),
-        "name": df["name"].fillna("").astype(str).to_numpy(object) if "name" in df else "",
-        "format": df["format"].fillna("").astype(str).to_numpy(object) if "format" in df else "",
-        "lon": lon, "lat": lat,
-    })
-    out.attrs["source"] = {"path": str(p.resolve())}
+    from ..sites import load_point_table
+
+    pts = load_point_table(path, what="France services file")
+    fmt = pts["format_fs"].fillna("").astype(str).to_numpy(object) if "format_fs" in pts else ""
+    out = pd.DataFrame({"id": pts["id"].to_numpy(object), "name": pts["name"].to_numpy(object), "format": fmt,
+                        "lon": pts["lon"].to_numpy(float), "lat": pts["lat"].to_numpy(float)})
+    out.attrs["source"] = pts.attrs.get("source")
     return out
 
 
