@@ -265,6 +265,22 @@ def test_cli_bad_options_fail_fast(tmp_path, args, message):
     assert not (tmp_path / "never").exists()  # reported before the graph is loaded
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--departement", "04/05"], "not a département code"), (["--departement", "04,99"], "99"),
+     (["--port", "70000"], "70000"), (["--threshold", "0"], "--threshold"),
+     (["--service", "hospitals"], "neither a known name"), (["--filter", "colour"], "--filter"),
+     (["--host", "203.0.113.7"], "cannot listen on 203.0.113.7")],  # TEST-NET-3: not an address of this machine
+    ids=["bad-departement", "unknown-departement", "port-out-of-range", "threshold-zero", "unknown-service",
+         "bad-filter", "host-not-here"],
+)
+def test_serve_bad_options_fail_fast(tmp_path, args, message):
+    """``access serve``: one line, non-zero exit, before the graph is loaded and before serving."""
+    r = CliRunner().invoke(cli, ["serve", "--port", "0", *args, "--cache-dir", str(tmp_path / "never")])
+    assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "never").exists()
+
+
 # ---- the Python API: type errors stay in the tree --------------------------------------------
 
 

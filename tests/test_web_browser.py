@@ -63,7 +63,12 @@ def browser():
               "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    downloads = Path(profile) / "downloads"
+    downloads.mkdir()
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.downloads = downloads
     try:
         yield driver
     finally:
@@ -197,3 +202,40 @@ def test_click_a_commune_equals_access_site_and_back(page, cache_dir, tmp_path):
               "commune": code, "cpu_count": os.cpu_count()}
     record("serve-browser-latency", report)
     print(f"\nbrowser clicks (click -> map updated, ms): {report['click_to_map_ms']}; server ms: {report['server_ms']}")
+
+
+def test_best_next_site_point_mode_errors_and_export(page):
+    """The rest of the page, as a person would use it: "meilleur site suivant" then adding its
+    pick, a site at a clicked point, a click far from any road (refused, the scenario kept),
+    and the CSV export downloaded."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    planner, srv, driver = page
+    driver.get(srv.url + "/")
+    n = _wait_updates(driver, 0)
+    driver.find_element("css selector", '#best-buttons button[data-k="1"]').click()
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements("css selector", "#best ol li"))
+    pick = driver.find_element("css selector", "#best ol li").text
+    driver.find_element("xpath", "//button[text()='Ajouter ces sites au scénario']").click()
+    n = _wait_updates(driver, n)
+    added = json.loads(driver.execute_script("return JSON.stringify(accessPage.scenario)"))["add_communes"]
+    assert len(added) == 1 and f"({added[0]})" in pick
+
+    driver.find_element("css selector", 'input[name="mode"][value="point"]').click()
+    base = pd.DataFrame(json.loads(planner.base_json)["communes"])
+    far = base[(base["minutes"] > 20) & ~base["code"].isin(added)].iloc[0]  # no site marker near its centre
+    _click_at(driver, float(far["lon"]), float(far["lat"]))  # a commune's centre: placed on a road
+    n = _wait_updates(driver, n)
+    sc = json.loads(driver.execute_script("return JSON.stringify(accessPage.scenario)"))
+    assert len(sc["add_points"]) == 1 and sc["add_communes"] == added
+    _click_at(driver, 6.3, 44.3)  # 1.1 km from the nearest road
+    n = _wait_updates(driver, n)
+    msg = driver.find_element("id", "message")
+    assert msg.is_displayed() and "trop loin de toute route" in msg.text
+    assert json.loads(driver.execute_script("return JSON.stringify(accessPage.scenario)")) == sc  # kept
+    assert "#s=" in driver.current_url  # the tab's scenario is in its address
+
+    driver.find_element("css selector", '[data-export="csv"]').click()
+    WebDriverWait(driver, 20).until(lambda d: (d.downloads / "scenario-communes.csv").exists())
+    df = pd.read_csv(driver.downloads / "scenario-communes.csv", dtype={"code": str})
+    assert len(df) == 360 and (df["site_after"].astype(str).str.startswith("point-")).any()

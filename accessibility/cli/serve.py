@@ -92,6 +92,10 @@ def serve(host, port, service, filters, departements, threshold, data_dir, osm, 
     loopback = is_loopback(host)
     sock = bind_socket(host, port)  # before the loading: a taken port fails at once
     try:
+        if not loopback:
+            click.echo(f"Warning: listening on {host}:{sock.getsockname()[1]}, not on 127.0.0.1: anyone who can reach "
+                       "this machine can use the page and its API (no password). Use the default --host 127.0.0.1 "
+                       "unless you mean it.", err=True)
         t0 = time.perf_counter()
         run = Run("serve")
         files, dd = resolve_inputs(data_dir, {"osm": osm, "communes": communes_path, "bpe": bpe_path,
@@ -104,20 +108,21 @@ def serve(host, port, service, filters, departements, threshold, data_dir, osm, 
             planner = Planner(model, polygons=ctx["polygons"], title=service.label_fr + (f" ({shown})" if filters else ""),
                               departements=ctx["departements"], max_distance_m=snap_distance,
                               basemap=None if no_basemap else OSM_BASEMAP)
-            click.echo(f"Loaded {len(model.communes)} communes and {model.sites.n_placed} sites in "
-                       f"{time.perf_counter() - t0:.1f} s; preparing the answers…")
+            unplaced = len(ctx["unplaced_sites"])
+            click.echo(f"Loaded {len(model.communes)} communes and {model.sites.n_placed} sites"
+                       + (f" ({unplaced} more in the extract could not be placed)" if unplaced else "")
+                       + f" in {time.perf_counter() - t0:.1f} s; preparing the answers…")
             warm = planner.warm()
         app = create_app(planner, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
         bound = sock.getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        url = f"http://{'127.0.0.1' if host in ('localhost',) else shown_host}:{bound[1]}/"
+        url = f"http://{shown_host}:{bound[1]}/"
         if loopback:
             click.echo(f"Ready in {warm:.1f} s more. Open {url} — listening on {shown_host} only (this machine); "
                        "Ctrl-C to stop.")
         else:
-            click.echo(f"Warning: listening on {host}:{bound[1]}: anyone who can reach this machine can use the page and "
-                       "its API (no password). Use the default --host 127.0.0.1 unless you mean it.", err=True)
-            click.echo(f"Ready in {warm:.1f} s more on http://{shown_host}:{bound[1]}/ ; Ctrl-C to stop.")
+            click.echo(f"Ready in {warm:.1f} s more: listening on {shown_host}:{bound[1]} (open to the network; from "
+                       f"this machine: http://127.0.0.1:{bound[1]}/ if it listens there too); Ctrl-C to stop.")
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                                server_header=False, timeout_graceful_shutdown=5))
         try:
