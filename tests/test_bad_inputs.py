@@ -292,6 +292,7 @@ def graph():
 def _api_cases(graph):
     from accessibility.places import Places, matrix, nearest
     from accessibility.routing import nearest_source, route, shortest_times, snap_points, time_matrix
+    from accessibility.web import Planner, create_app
 
     p = Places.from_arrays(graph, ["a"], [6.0], [44.0])
     return {
@@ -317,6 +318,8 @@ def _api_cases(graph):
         "route-graph-dict": lambda: route({}, (6.0, 44.0), (6.01, 44.0)),
         "places-mark-unknown-reason": lambda: p.mark([0], "tired"),
         "places-row-of-unknown": lambda: p.row_of(["zz"]),
+        "web-planner-of-a-string": lambda: Planner("model"),
+        "web-app-without-planner": lambda: create_app(None),
     }
 
 

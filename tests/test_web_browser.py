@@ -239,3 +239,22 @@ def test_best_next_site_point_mode_errors_and_export(page):
     WebDriverWait(driver, 20).until(lambda d: (d.downloads / "scenario-communes.csv").exists())
     df = pd.read_csv(driver.downloads / "scenario-communes.csv", dtype={"code": str})
     assert len(df) == 360 and (df["site_after"].astype(str).str.startswith("point-")).any()
+
+
+def test_the_address_keeps_the_scenario(page):
+    """A link with a scenario (#s=...) opens on it; a refused one opens on today, saying why."""
+    from urllib.parse import quote
+
+    planner, srv, driver = page
+    code = str(planner.model.communes.ids[0])
+    for scenario, shown in (({"add_communes": [code]}, [code]), ({"add_communes": ["99999"]}, [])):
+        driver.get("about:blank")
+        driver.get(srv.url + "/#s=" + quote(json.dumps(scenario)))
+        _wait_updates(driver, 0)
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script("return accessPage.result !== null"))
+        got = json.loads(driver.execute_script("return JSON.stringify(accessPage.scenario)"))
+        assert got["add_communes"] == shown
+        msg = driver.find_element("id", "message")
+        assert (msg.is_displayed() and "99999" in msg.text) == (not shown), msg.text

@@ -34,7 +34,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import AccessibilityError
+from ..errors import AccessibilityError, InvalidParameterError
 from .api import MAX_BODY_BYTES, RequestError, parse_json_body, parse_optimize, parse_what_if
 from .planner import Planner, dumps
 
@@ -192,7 +192,7 @@ def create_app(planner: Planner, *, allowed_hosts: Iterable[str] | None = None,
         Largest request body (bytes).
     """
     if not isinstance(planner, Planner):
-        raise TypeError(f"planner must be an accessibility.web.Planner, got {type(planner).__name__}")
+        raise InvalidParameterError(f"planner must be an accessibility.web.Planner, got {type(planner).__name__}")
     area = planner.area
 
     async def body_json(request: Request) -> dict:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SnapError
+from ..errors import InvalidParameterError, NoCommuneError, SnapError
 from ..maps import TIME_COLORS, UNPLACED_COLOR, fr_number, time_classes
 from ..places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
 from ..settings import SNAP_MAX_DISTANCE_M
@@ -34,7 +34,7 @@ from .api import (
     StudyArea, WhatIf,
 )
 
-__all__ = ["Planner", "Export", "OSM_BASEMAP"]
+__all__ = ["Planner", "Export", "OSM_BASEMAP", "dumps"]
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Planner:
                  max_distance_m: float = SNAP_MAX_DISTANCE_M, exact_time_limit: float = EXACT_TIME_LIMIT_S,
                  basemap: dict | None = None):
         if not isinstance(model, SitingModel):
-            raise RequestError(f"model must be a SitingModel, got {type(model).__name__}", 500)
+            raise InvalidParameterError(f"model must be an accessibility SitingModel, got {type(model).__name__}")
         self.model = model
         self.title = str(title)
         self.departements = tuple(map(str, departements))
@@ -153,7 +153,7 @@ class Planner:
             lon += [x0, x1]
             lat += [y0, y1]
         if not lon:
-            raise RequestError("no commune has coordinates: nothing to show", 500)
+            raise NoCommuneError(f"none of the {len(c)} communes has coordinates: nothing to show on a map")
         bbox = (round(min(lon), 6), round(min(lat), 6), round(max(lon), 6), round(max(lat), 6))
         return StudyArea(bbox=bbox, communes=frozenset(c.ids.astype(str)), placed=frozenset(c.ids[c.placed].astype(str)),
                          sites=frozenset(self.model.sites.ids.astype(str)))

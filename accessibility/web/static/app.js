@@ -107,20 +107,33 @@
     const h = empty ? "" : "#s=" + encodeURIComponent(JSON.stringify(scenario));
     history.replaceState(null, "", location.pathname + location.search + h);
   }
-  function loadHash() {
+  // The scenario written in the address (#s=...), or null.
+  function fromHash() {
     const m = /^#s=(.*)$/.exec(location.hash);
-    if (!m) return;
+    if (!m) return null;
     try {
       const s = JSON.parse(decodeURIComponent(m[1]));
-      scenario = {
+      return {
         add_points: Array.isArray(s.add_points) ? s.add_points : [],
         add_communes: Array.isArray(s.add_communes) ? s.add_communes : [],
         remove: Array.isArray(s.remove) ? s.remove : [],
       };
-    } catch (e) { /* a damaged address: start from today */ }
+    } catch (e) {
+      return null;
+    }
   }
 
-  // Send a changed scenario; keep it only if the server accepts it.
+  // Show the scenario of the address; if the server refuses it, today's situation and why.
+  async function openHash() {
+    const s = fromHash();
+    const ok = await change((n) => { if (s) Object.assign(n, s); }, performance.now());
+    if (ok === true || !s || lastResult) return;  // refused later on: the tab keeps its scenario
+    await change((n) => { n.add_points = []; n.add_communes = []; n.remove = []; }, performance.now());
+    say(`Le scénario de l'adresse est refusé (${ok}) : voici la situation d'aujourd'hui.`);
+  }
+
+  // Send a changed scenario; keep it only if the server accepts it. Returns true, or the
+  // server's message when it refused.
   async function change(mutate, t0) {
     const next = clone(scenario);
     mutate(next);
@@ -128,7 +141,7 @@
     document.body.dataset.state = "busy";
     try {
       const r = await api("/api/scenario", next);
-      if (mine !== seq) return;
+      if (mine !== seq) return true;
       scenario = next;
       render(r.data);
       saveHash();
@@ -137,8 +150,10 @@
       document.body.dataset.lastClickMs = total.toFixed(1);
       document.body.dataset.lastServerMs = r.serverMs === null ? "" : r.serverMs.toFixed(1);
       $("#timing").textContent = `Clic → carte à jour : ${fr(total, 0)} ms (dont serveur : ${fr(r.serverMs, 1)} ms).`;
+      return true;
     } catch (e) {
       if (mine === seq) say(e.message);
+      return e.message;
     } finally {
       if (mine === seq) {
         document.body.dataset.state = "ready";
@@ -487,11 +502,10 @@
     document.querySelectorAll("#best-buttons button").forEach((bt) => bt.addEventListener("click", () => best(parseInt(bt.dataset.k, 10))));
     document.querySelectorAll("[data-export]").forEach((bt) => bt.addEventListener("click", () => exportAs(bt.dataset.export, bt)));
     $("#reset").addEventListener("click", () => change((s) => { s.add_points = []; s.add_communes = []; s.remove = []; }, performance.now()));
-    window.addEventListener("hashchange", () => { loadHash(); change(() => {}, performance.now()); });
+    window.addEventListener("hashchange", () => { openHash(); });
 
     window.accessPage = { map, layers, get scenario() { return clone(scenario); }, get result() { return lastResult; } };
-    loadHash();
-    await change(() => {}, performance.now());
+    await openHash();
     tryBasemap();
   }
 
