@@ -300,6 +300,22 @@ def test_fragility_cli_bad_options_fail_fast(tmp_path, args, message):
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--departement", "04/05"], "not a département code"), (["--departement", "04,99"], "99"),
+     (["--port", "70000"], "70000"), (["--threshold", "0"], "--threshold"),
+     (["--service", "hospitals"], "neither a known name"), (["--filter", "colour"], "--filter"),
+     (["--host", "203.0.113.7"], "cannot listen on 203.0.113.7")],  # TEST-NET-3: not an address of this machine
+    ids=["bad-departement", "unknown-departement", "port-out-of-range", "threshold-zero", "unknown-service",
+         "bad-filter", "host-not-here"],
+)
+def test_serve_bad_options_fail_fast(tmp_path, args, message):
+    """``access serve``: one line, non-zero exit, before the graph is loaded and before serving."""
+    r = CliRunner().invoke(cli, ["serve", "--port", "0", *args, "--cache-dir", str(tmp_path / "never")])
+    assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output, r.output
+    assert not (tmp_path / "never").exists()
+
+
 # ---- the Python API: type errors stay in the tree --------------------------------------------
 
 
@@ -311,6 +327,7 @@ def graph():
 def _api_cases(graph):
     from accessibility.places import Places, matrix, nearest
     from accessibility.routing import nearest_source, route, shortest_times, snap_points, time_matrix
+    from accessibility.web import Planner, create_app
 
     p = Places.from_arrays(graph, ["a"], [6.0], [44.0])
     return {
@@ -343,6 +360,8 @@ def _api_cases(graph):
         "route-graph-dict": lambda: route({}, (6.0, 44.0), (6.01, 44.0)),
         "places-mark-unknown-reason": lambda: p.mark([0], "tired"),
         "places-row-of-unknown": lambda: p.row_of(["zz"]),
+        "web-planner-of-a-string": lambda: Planner("model"),
+        "web-app-without-planner": lambda: create_app(None),
     }
 
 

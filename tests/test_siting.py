@@ -130,6 +130,49 @@ def test_adding_never_raises_and_removing_never_lowers(seed, n_sites, n_add):
         assert not np.isin(k_rm, sites.row_of([gone])).any()
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n_sites=st.integers(2, 4), n_add=st.integers(0, 2), k=st.integers(1, 3),
+       objective=st.sampled_from(["coverage", "mean-time"]))
+def test_optimize_on_a_what_if_equals_optimize_with_those_sites(seed, n_sites, n_add, k, objective):
+    """The best k sites on top of a what-if (add, remove) are those of a model whose sites are
+    the what-if's: the page's "meilleur site suivant" answers for the tab's scenario."""
+    rng = np.random.default_rng(seed)
+    g, x, y = _grid_graph(rng, 6)
+    nodes = np.arange(g.n_nodes)
+    comm = Places.from_arrays(g, [f"c{i}" for i in nodes], g.x, g.y, population=rng.integers(1, 100, g.n_nodes))
+    pick = rng.choice(g.n_nodes, n_sites + n_add, replace=False)
+    sites = Places.from_arrays(g, [f"s{i}" for i in pick[:n_sites]], g.x[pick[:n_sites]], g.y[pick[:n_sites]])
+    m = SitingModel(g, comm, sites, threshold_min=3.0)
+    extra = m.place_points(g.x[pick[n_sites:]], g.y[pick[n_sites:]]) if n_add else None
+    gone = [str(sites.ids[0])]
+    o = m.optimize(k, objective=objective, add=extra, remove=gone, time_limit=30)
+    kept = sites.take(sites.ids != gone[0])
+    ref = SitingModel(g, comm, kept if extra is None else kept.union(extra), threshold_min=3.0).optimize(
+        k, objective=objective, time_limit=30)
+    assert o.greedy.chosen.tolist() == ref.greedy.chosen.tolist()
+    assert o.exact.objective == pytest.approx(ref.exact.objective) and o.exact.before == pytest.approx(ref.exact.before)
+    st_ = o.scenario.sites.set_index("id")["status"]
+    assert st_[gone[0]] == "removed" and (st_ == "added").sum() == n_add + k
+    np.testing.assert_allclose(o.scenario.totals.set_index("when").loc["after", "mean_minutes"],
+                               ref.scenario.totals.set_index("when").loc["after", "mean_minutes"])
+
+
+def test_optimize_reuses_the_candidate_matrix_and_passes_the_time_limit(valley, monkeypatch):
+    import accessibility.siting.model as model_mod
+
+    g, communes, sites = valley
+    m = SitingModel(g, communes, sites, threshold_min=2.0)
+    calls, limits = [], []
+    real_matrix, real_cov = model_mod.matrix, model_mod.max_coverage
+    monkeypatch.setattr(model_mod, "matrix", lambda *a, **kw: calls.append(1) or real_matrix(*a, **kw))
+    monkeypatch.setattr(model_mod, "max_coverage", lambda *a, **kw: limits.append(kw.get("time_limit")) or real_cov(*a, **kw))
+    for k in (1, 2, 1):
+        m.optimize(k, time_limit=7.5)
+    m.optimize(1, add=m.place_communes(["cC"]), time_limit=7.5)
+    assert len(calls) == 1  # one candidate x commune matrix for every call (default candidates)
+    assert limits and set(limits) == {7.5}
+
+
 # ---- optimisation: greedy <= exact == brute force; set cover minimal --------------------------
 
 

@@ -14,6 +14,7 @@ _COMMANDS = {
     "route": ("accessibility.cli.route", "route"),
     "compute": ("accessibility.cli.compute", "compute"),
     "site": ("accessibility.cli.site", "site"),
+    "serve": ("accessibility.cli.serve", "serve"),
     "data": ("accessibility.cli.data", "data"),
     "fragility": ("accessibility.cli.fragility", "fragility"),
 }

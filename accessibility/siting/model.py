@@ -159,6 +159,7 @@ class SitingModel:
     base_s: np.ndarray = field(init=False, repr=False)
     base_site: np.ndarray = field(init=False, repr=False)
     _cost: dict = field(init=False, repr=False, default_factory=dict)
+    _default_candidates: Places | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         check_graph_arg(self.graph)
@@ -314,17 +315,20 @@ class SitingModel:
             self._cost = {key: hit}
         return hit[1]
 
-    def _demand(self):
-        """Placed communes, their weights (unknown population: 0, counted) and base minutes."""
-        rows = np.flatnonzero(self.communes.placed & np.isfinite(self.base_s))
+    def _demand(self, t_s: np.ndarray | None = None):
+        """Placed communes, their weights (unknown population: 0, counted) and their minutes to
+        the nearest site (``t_s`` seconds: the base times unless a scenario's are given)."""
+        t_s = self.base_s if t_s is None else t_s
+        rows = np.flatnonzero(self.communes.placed & (np.isfinite(self.base_s) | np.isfinite(t_s)))
         w = self.communes.population[rows]
         unknown = int(np.isnan(w).sum())
         if unknown:
             log.warning("%d communes have no known population: they weigh 0 in the optimisation", unknown)
-        return rows, np.nan_to_num(w, nan=0.0), self.base_s[rows] / 60.0
+        return rows, np.nan_to_num(w, nan=0.0), t_s[rows] / 60.0
 
     def optimize(self, k: int, *, objective: str = "coverage", candidates: Places | None = None,
-                 exact: bool = True, time_limit: float = 120.0) -> Optimisation:
+                 exact: bool = True, time_limit: float = 120.0, add: Places | None = None,
+                 remove: Sequence[str] = ()) -> Optimisation:
         """``k`` new sites among ``candidates`` (default: the communes analysed, placed).
 
         Parameters
@@ -337,17 +341,28 @@ class SitingModel:
         candidates : Places, optional
         exact : bool, default True
             Also solve the integer program (HiGHS) and report the gap.
+        time_limit : float, default 120
+            Seconds allowed to the exact solver (``Solution.optimal`` says whether it proved
+            optimality within them).
+        add, remove : optional
+            Optimise on top of a what-if (as :meth:`evaluate` takes it): the ``k`` sites come
+            in addition to ``add``, with the sites ``remove`` closed; ``.scenario`` then holds
+            ``add`` and the chosen sites, and the removals.
         """
         if objective not in OBJECTIVES:
             raise InvalidParameterError(f"unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+        if add is not None and not isinstance(add, Places):
+            raise InvalidParameterError(f"add must be Places (place_points, place_communes), got {type(add).__name__}")
+        remove = tuple(dict.fromkeys(map(str, remove)))
         cand = self._candidates(candidates)
-        rows, w, base = self._demand()
+        t_s = self.times_after(add, remove)[0] if (add is not None or remove) else None
+        rows, w, base = self._demand(t_s)
         cost = self.candidate_costs(cand)[rows]
-        solve = (lambda m: max_coverage(cost, w, base, self.threshold_min, k, method=m)) if objective == "coverage" \
-            else (lambda m: p_median(cost, w, base, k, method=m))
+        solve = (lambda m: max_coverage(cost, w, base, self.threshold_min, k, method=m, time_limit=time_limit)) \
+            if objective == "coverage" else (lambda m: p_median(cost, w, base, k, method=m, time_limit=time_limit))
         greedy = solve("greedy")
         ex = solve("exact") if exact else None
-        return self._optimisation(objective, k, cand, greedy, ex)
+        return self._optimisation(objective, k, cand, greedy, ex, add=add, remove=remove)
 
     def cover_all(self, *, candidates: Places | None = None, exact: bool = True, time_limit: float = 120.0) -> Optimisation:
         """The fewest new sites so that every placed commune is within the threshold.
@@ -376,16 +391,21 @@ class SitingModel:
         return self._optimisation("cover-all", None, cand, greedy, ex)
 
     def _candidates(self, candidates: Places | None) -> Places:
+        """The placed candidates; the same object from one call to the next when nothing is
+        left out (the default, the communes, is made once), so their cost matrix is reused."""
         if candidates is None:
-            return self.communes.placed_only()
+            if self._default_candidates is None:
+                self._default_candidates = self.communes.placed_only()
+            return self._default_candidates
         if not isinstance(candidates, Places):
             raise InvalidParameterError(f"candidates must be Places, got {type(candidates).__name__}")
         candidates.check_graph(self.graph)
         if candidates.n_placed == 0:
             raise NoServiceError("no candidate site can be placed on the road extract")
-        return candidates.placed_only()
+        return candidates if candidates.n_placed == len(candidates) else candidates.placed_only()
 
-    def _optimisation(self, problem, k, cand, greedy, ex) -> Optimisation:
+    def _optimisation(self, problem, k, cand, greedy, ex, *, add: Places | None = None,
+                      remove: tuple[str, ...] = ()) -> Optimisation:
         best = ex if ex is not None else greedy
         gap = float("nan")
         if ex is not None:
@@ -404,5 +424,7 @@ class SitingModel:
 
         chosen = replace(chosen, ids=np.array([f"new-{i}" if not str(i).startswith("new") else str(i) for i in chosen.ids], dtype=object),
                          kind="site")
-        scenario = self.evaluate(add=chosen) if len(chosen) else self.evaluate()
+        if add is not None and len(add):
+            chosen = add.union(chosen) if len(chosen) else add
+        scenario = self.evaluate(add=chosen if len(chosen) else None, remove=remove)
         return Optimisation(problem, k, cand, greedy, ex, gap, table, scenario)
