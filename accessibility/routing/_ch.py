@@ -415,14 +415,17 @@ def _shortcuts(v, add, max_settled, max_hops,
                 count += 1
                 if add:
                     k = _find(ob, oc, on, u, x)
-                    if k >= 0:  # an arc u -> x slower than through v: improve it
-                        ot[k] = st
-                        ol[k] = sl
-                        om[k] = v
-                        k2 = _find(ib, ic, inn, x, u)
-                        it[k2] = st
-                        il[k2] = sl
-                        im[k2] = v
+                    if k >= 0:
+                        # an arc u -> x exists (the search may have stopped before seeing it):
+                        # improve it when the path through v is better
+                        if st < ot[k] or (st == ot[k] and sl < ol[k]):
+                            ot[k] = st
+                            ol[k] = sl
+                            om[k] = v
+                            k2 = _find(ib, ic, inn, x, u)
+                            it[k2] = st
+                            il[k2] = sl
+                            im[k2] = v
                     else:
                         _append(ob, oc, ocap, otop, on, ot, ol, om, u, x, st, sl, v)
                         _append(ib, ic, icap, itop, inn, it, il, im, x, u, st, sl, v)

@@ -183,7 +183,7 @@ class MatrixQuery:
             return _kernels.matrix(g.indptr, g.indices, g.time_s, sp, sn, st, tp, tn, tt,
                                    self.cutoff), None
         out_t = np.full((ns, self.n_targets), np.inf)
-        out_l = np.empty((ns, self.n_targets)) if metres else np.empty((0, 0))
+        out_l = np.full((ns, self.n_targets), np.inf) if metres else np.empty((0, 0))
         base = (g.indptr, g.indices, g.time_s, g.length_m)
         threads = _threads()
         if self.strategy == "ch":
