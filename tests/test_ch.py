@@ -443,3 +443,18 @@ def test_paca_places_equal_place_matrix(paca):
     ref = place_matrix(g, places, places)
     t, _ = travel_matrix(g, places, places, strategy="ch", hierarchy=ch)
     np.testing.assert_allclose(t, ref, rtol=1e-9)
+
+
+def test_load_or_build_rebuilds_a_stale_hierarchy(tmp_path, embedded_graph, caplog):
+    from accessibility.routing.ch import load_or_build_ch
+
+    small = graph_from_edges([0, 1, 1, 2], [1, 0, 2, 1], [1.0, 1.0, 2.0, 2.0], x=[0.0, 1.0, 2.0],
+                             y=[0.0, 0.0, 0.0], contract=False)[0]
+    d = tmp_path / "ch"
+    first = load_or_build_ch(small, d)
+    assert (d / "meta.json").exists() and first.n_nodes == 3
+    # another graph finds the saved hierarchy stale: rebuilt and saved over it
+    other = graph_from_edges([0, 1], [1, 0], [1.0, 1.0], x=[0.0, 1.0], y=[0.0, 0.0])[0]
+    second = load_or_build_ch(other, d)
+    assert second.n_nodes == 2 and "rebuilding" in caplog.text
+    assert load_ch(d, graph=other).n_nodes == 2

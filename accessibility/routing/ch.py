@@ -41,6 +41,7 @@ __all__ = [
     "build_ch",
     "graph_key",
     "hierarchy",
+    "load_or_build_ch",
     "save_ch",
     "load_ch",
     "check_ch",
@@ -52,7 +53,9 @@ log = logging.getLogger(__name__)
 #: Version of the on-disk layout written by :func:`save_ch`.
 CH_FORMAT = 1
 #: Witness searches stop after settling this many nodes (more: fewer shortcuts, slower build).
-DEFAULT_MAX_SETTLED = 500
+#: On PACA, 100 builds in 6.0 s against 7.8 s for 500, with the same search spaces (54 and 57
+#: nodes settled per upward search) and the same matrix times.
+DEFAULT_MAX_SETTLED = 100
 #: ... and do not expand nodes this many arcs from their start (0: no hop limit).
 DEFAULT_MAX_HOPS = 0
 #: Node priority = edge difference x w_ed + contracted neighbours x w_cn + level x w_level.
@@ -230,6 +233,35 @@ def hierarchy(graph: Graph, **options) -> ContractionHierarchy:
     if ch is None:
         ch = build_ch(graph, **options)
         graph._cache[key] = ch
+    return ch
+
+
+def load_or_build_ch(graph: Graph, directory: str | os.PathLike, **options) -> ContractionHierarchy:
+    """The hierarchy saved in ``directory`` when it is sound and of this graph, else built and
+    saved there; kept on the graph either way (see :func:`hierarchy`).
+
+    This is how a hierarchy sits beside a cached graph: ``directory`` inside (or next to) the
+    graph's cache entry; the graph key in ``meta.json`` ties it to the graph's arrays, so a
+    stale or corrupt one is rebuilt, never trusted. Options: see :func:`build_ch` (a saved
+    hierarchy built with other options is used as it is).
+    """
+    key = ("ch", tuple(sorted(options.items())))
+    if key in graph._cache:
+        return graph._cache[key]
+    d = Path(directory)
+    ch = None
+    if (d / "meta.json").exists():
+        try:
+            ch = load_ch(d, graph=graph)
+        except InputFileError as exc:
+            log.warning("hierarchy %s is unusable (%s); rebuilding", d, exc)
+    if ch is None:
+        ch = build_ch(graph, **options)
+        try:
+            save_ch(ch, d)
+        except OSError as exc:
+            log.warning("could not save the hierarchy to %s: %s", d, exc)
+    graph._cache[key] = ch
     return ch
 
 
