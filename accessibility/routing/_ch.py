@@ -30,13 +30,20 @@ Queries
     them), then an upward search from the core nodes it reached. A target is reached at the best
     of the local phase (same tree or chain) and of ``core(anchor) + offset`` over its anchors.
 
-    * buckets (:func:`bucket_fill`, :func:`bucket_rows`): a backward upward search from each
-      target's anchors leaves (target, seconds, metres) in the bucket of every node it settles;
-      a forward upward search from each source scans the buckets of the nodes it settles. Both
-      use stall-on-demand. Parallel over targets, then over sources.
-    * PHAST sweeps (:func:`phast_multi_source`, :func:`rphast_rows`): after the upward search,
-      every node (or only the nodes above the targets, *restricted* PHAST) takes the best of its
-      label and of its higher neighbours' labels through downward edges, in decreasing rank.
+    * buckets (:func:`backward_spaces`, :func:`_bucket_rows_chunk`): a backward upward search
+      from each target's anchors leaves (target, seconds, metres) in the bucket of every node it
+      settles; a forward upward search from each source scans the buckets of the nodes it
+      settles. Both use stall-on-demand. Parallel over targets, then over sources
+      (:func:`run_rows`).
+    * PHAST sweeps (:func:`phast_multi_source`, :func:`_rphast_rows_chunk`): after the upward
+      search, every node (or only the nodes above the targets, *restricted* PHAST) takes the best
+      of its label and of its higher neighbours' labels through downward edges, in decreasing
+      rank.
+
+Parallel kernels are a ``prange`` over threads that only calls a plain ``@njit`` function
+holding one thread's work (``_*_chunk``): numba's parfor pass then leaves that work as written
+(in the body of a ``prange`` it hoisted work arrays, and the kernel ran slower even on one
+thread), and small jobs call the chunk directly, without a parallel region.
 """
 
 from __future__ import annotations
@@ -820,56 +827,75 @@ def _node_targets(n, tgt_ptr, tgt_nodes, tgt_t, tgt_l, node_rank):
     return ptr, tg, tt, ll
 
 
-@njit(cache=True, parallel=True)
-def _backward_spaces(up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
-                     ts_ptr, ts_node, ts_t, ts_l, cutoff, stall, cap, n_threads):
-    """Backward searches of every target, their spaces written to one row per thread.
-
-    Target ``j`` is done by thread ``j % nth`` and its entries are
-    ``row[start[j]:start[j] + count[j]]`` when ``used[th] <= cap`` (else only counted).
-    """
+@njit(cache=True)
+def _backward_chunk(th, nth, up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
+                    ts_ptr, ts_node, ts_t, ts_l, cutoff, stall, bn, bt, bl, start, count, used):
+    """The backward searches of targets ``th, th + nth, ...`` into row ``th`` of ``bn/bt/bl``."""
     nk = len(up_ptr) - 1
     ntg = len(ts_ptr) - 1
+    cap = bn.shape[1]
+    dist = np.full(nk, np.inf)
+    dlen = np.full(nk, np.inf)
+    lab = np.zeros(nk, dtype=np.int64)
+    pos = np.full(nk, _NEVER, dtype=np.int64)
+    hn = np.empty(nk, dtype=np.int64)
+    ht = np.empty(nk)
+    hl = np.empty(nk)
+    touched = np.empty(nk, dtype=np.int64)
+    space = np.empty(nk, dtype=np.int64)
+    lab0 = np.zeros(len(ts_node), dtype=np.int64)
+    p = 0
+    for j in range(th, ntg, nth):
+        a = ts_ptr[j]
+        b = ts_ptr[j + 1]
+        nt, ns = upward(dn_ptr, dn_idx, dn_t, dn_l, up_ptr, up_idx, up_t, up_l,
+                        ts_node[a:b], ts_t[a:b], ts_l[a:b], lab0[a:b], cutoff, stall,
+                        dist, dlen, lab, pos, hn, ht, hl, touched, space)
+        if p + ns <= cap:
+            for q in range(ns):
+                v = space[q]
+                bn[th, p + q] = v
+                bt[th, p + q] = dist[v]
+                bl[th, p + q] = dlen[v]
+        start[j] = p
+        count[j] = ns
+        p += ns
+        for q in range(nt):
+            v = touched[q]
+            dist[v] = np.inf
+            dlen[v] = np.inf
+            pos[v] = _NEVER
+    used[th] = p
+
+
+@njit(cache=True, parallel=True)
+def _backward_par(nth, up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
+                  ts_ptr, ts_node, ts_t, ts_l, cutoff, stall, bn, bt, bl, start, count, used):
+    for th in prange(nth):
+        _backward_chunk(th, nth, up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
+                        ts_ptr, ts_node, ts_t, ts_l, cutoff, stall, bn, bt, bl, start, count, used)
+
+
+def backward_spaces(up, dn, ts, cutoff, stall, cap, n_threads):
+    """Backward searches of every target; their spaces in one row per thread.
+
+    Target ``j`` is done by thread ``j % nth``; its entries are ``row[start[j]:start[j] +
+    count[j]]`` when ``used[th] <= cap`` (else they are only counted). Returns
+    ``bn, bt, bl, start, count, used``. Runs without a parallel region for one thread.
+    """
+    ntg = len(ts[0]) - 1
     nth = max(1, min(n_threads, ntg))
-    start = np.zeros(ntg, dtype=np.int64)
-    count = np.zeros(ntg, dtype=np.int64)
-    used = np.zeros(nth, dtype=np.int64)
     bn = np.empty((nth, cap), dtype=_I32)
     bt = np.empty((nth, cap))
     bl = np.empty((nth, cap))
-    for th in prange(nth):
-        dist = np.full(nk, np.inf)
-        dlen = np.full(nk, np.inf)
-        lab = np.zeros(nk, dtype=np.int64)
-        pos = np.full(nk, _NEVER, dtype=np.int64)
-        hn = np.empty(nk, dtype=np.int64)
-        ht = np.empty(nk)
-        hl = np.empty(nk)
-        touched = np.empty(nk, dtype=np.int64)
-        space = np.empty(nk, dtype=np.int64)
-        p = 0
-        for j in range(th, ntg, nth):
-            a = ts_ptr[j]
-            b = ts_ptr[j + 1]
-            lab0 = np.zeros(b - a, dtype=np.int64)
-            nt, ns = upward(dn_ptr, dn_idx, dn_t, dn_l, up_ptr, up_idx, up_t, up_l,
-                            ts_node[a:b], ts_t[a:b], ts_l[a:b], lab0, cutoff, stall,
-                            dist, dlen, lab, pos, hn, ht, hl, touched, space)
-            if p + ns <= cap:
-                for q in range(ns):
-                    v = space[q]
-                    bn[th, p + q] = v
-                    bt[th, p + q] = dist[v]
-                    bl[th, p + q] = dlen[v]
-            start[j] = p
-            count[j] = ns
-            p += ns
-            for q in range(nt):
-                v = touched[q]
-                dist[v] = np.inf
-                dlen[v] = np.inf
-                pos[v] = _NEVER
-        used[th] = p
+    start = np.zeros(ntg, dtype=np.int64)
+    count = np.zeros(ntg, dtype=np.int64)
+    used = np.zeros(nth, dtype=np.int64)
+    args = (*up, *dn, *ts, cutoff, stall, bn, bt, bl, start, count, used)
+    if nth == 1:
+        _backward_chunk(0, 1, *args)
+    else:
+        _backward_par(nth, *args)
     return bn, bt, bl, start, count, used
 
 
@@ -950,13 +976,12 @@ def _finish_row(row_t, row_l, out_l, i, with_len, cutoff):
         row_l[j] = np.inf
 
 
-@njit(cache=True, parallel=True)
-def bucket_rows(indptr, indices, w, ln, node_rank,
-                up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
-                b_ptr, b_tgt, b_t, b_l, tn_ptr, tn_tgt, tn_t, tn_l,
-                src_ptr, src_nodes, src_t, src_l, cutoff, stall, out_t, out_l, with_len,
-                n_threads):
-    """Rows of the many-to-many by bucket scans, parallel over sources.
+@njit(cache=True)
+def _bucket_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l,
+                       dn_ptr, dn_idx, dn_t, dn_l, b_ptr, b_tgt, b_t, b_l, tn_ptr, tn_tgt, tn_t,
+                       tn_l, src_ptr, src_nodes, src_t, src_l, cutoff, stall, out_t, out_l,
+                       with_len):
+    """Rows of the many-to-many by bucket scans: the sources ``th, th + nth, ...`` of ``nth``.
 
     ``out_t`` (n_sources, n_targets) must hold ``inf``; it gets seconds, and ``out_l`` metres
     when ``with_len``. Source ``i`` starts from ``src_nodes[src_ptr[i]:src_ptr[i+1]]`` at
@@ -966,64 +991,73 @@ def bucket_rows(indptr, indices, w, ln, node_rank,
     nk = len(up_ptr) - 1
     ns_ = len(src_ptr) - 1
     ntg = out_t.shape[1]
-    nth = max(1, min(n_threads, ns_))
+    dist = np.full(n, np.inf)
+    dlen = np.full(n, np.inf)
+    lab = np.zeros(n, dtype=np.int64)
+    pos = np.full(n, _NEVER, dtype=np.int64)
+    hn = np.empty(n, dtype=np.int64)
+    ht = np.empty(n)
+    hl = np.empty(n)
+    touched = np.empty(n, dtype=np.int64)
+    dummy = np.zeros(1, dtype=np.uint8)
+    cdist = np.full(nk, np.inf)
+    cdlen = np.full(nk, np.inf)
+    clab = np.zeros(nk, dtype=np.int64)
+    cpos = np.full(nk, _NEVER, dtype=np.int64)
+    chn = np.empty(nk, dtype=np.int64)
+    cht = np.empty(nk)
+    chl = np.empty(nk)
+    ctouched = np.empty(nk, dtype=np.int64)
+    space = np.empty(nk, dtype=np.int64)
+    row_l = np.full(ntg, np.inf)
+    for i in range(th, ns_, nth):
+        a = src_ptr[i]
+        b = src_ptr[i + 1]
+        if b == a:
+            continue
+        row_t = out_t[i]
+        sn, st, sl, nt = _local_phase(indptr, indices, w, ln, node_rank, src_nodes[a:b],
+                                      src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
+                                      hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
+                                      row_t, row_l)
+        lab0 = np.zeros(len(sn), dtype=np.int64)
+        cnt, csp = upward(up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
+                          sn, st, sl, lab0, cutoff, stall,
+                          cdist, cdlen, clab, cpos, chn, cht, chl, ctouched, space)
+        for q in range(csp):
+            v = space[q]
+            dv = cdist[v]
+            lv = cdlen[v]
+            for e in range(b_ptr[v], b_ptr[v + 1]):
+                j = b_tgt[e]
+                c = dv + b_t[e]
+                if c <= row_t[j]:
+                    cl = lv + b_l[e]
+                    if c < row_t[j] or cl < row_l[j]:
+                        row_t[j] = c
+                        row_l[j] = cl
+        _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
+        for q in range(nt):
+            x = touched[q]
+            dist[x] = np.inf
+            dlen[x] = np.inf
+            pos[x] = _NEVER
+        for q in range(cnt):
+            v = ctouched[q]
+            cdist[v] = np.inf
+            cdlen[v] = np.inf
+            cpos[v] = _NEVER
+
+
+@njit(cache=True, parallel=True)
+def _bucket_rows_par(nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l, dn_ptr,
+                     dn_idx, dn_t, dn_l, b_ptr, b_tgt, b_t, b_l, tn_ptr, tn_tgt, tn_t, tn_l,
+                     src_ptr, src_nodes, src_t, src_l, cutoff, stall, out_t, out_l, with_len):
     for th in prange(nth):
-        dist = np.full(n, np.inf)
-        dlen = np.full(n, np.inf)
-        lab = np.zeros(n, dtype=np.int64)
-        pos = np.full(n, _NEVER, dtype=np.int64)
-        hn = np.empty(n, dtype=np.int64)
-        ht = np.empty(n)
-        hl = np.empty(n)
-        touched = np.empty(n, dtype=np.int64)
-        dummy = np.zeros(1, dtype=np.uint8)
-        cdist = np.full(nk, np.inf)
-        cdlen = np.full(nk, np.inf)
-        clab = np.zeros(nk, dtype=np.int64)
-        cpos = np.full(nk, _NEVER, dtype=np.int64)
-        chn = np.empty(nk, dtype=np.int64)
-        cht = np.empty(nk)
-        chl = np.empty(nk)
-        ctouched = np.empty(nk, dtype=np.int64)
-        space = np.empty(nk, dtype=np.int64)
-        row_l = np.full(ntg, np.inf)
-        for i in range(th, ns_, nth):
-            a = src_ptr[i]
-            b = src_ptr[i + 1]
-            if b == a:
-                continue
-            row_t = out_t[i]
-            sn, st, sl, nt = _local_phase(indptr, indices, w, ln, node_rank, src_nodes[a:b],
-                                          src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
-                                          hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
-                                          row_t, row_l)
-            lab0 = np.zeros(len(sn), dtype=np.int64)
-            cnt, csp = upward(up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
-                              sn, st, sl, lab0, cutoff, stall,
-                              cdist, cdlen, clab, cpos, chn, cht, chl, ctouched, space)
-            for q in range(csp):
-                v = space[q]
-                dv = cdist[v]
-                lv = cdlen[v]
-                for e in range(b_ptr[v], b_ptr[v + 1]):
-                    j = b_tgt[e]
-                    c = dv + b_t[e]
-                    if c <= row_t[j]:
-                        cl = lv + b_l[e]
-                        if c < row_t[j] or cl < row_l[j]:
-                            row_t[j] = c
-                            row_l[j] = cl
-            _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-            for q in range(nt):
-                x = touched[q]
-                dist[x] = np.inf
-                dlen[x] = np.inf
-                pos[x] = _NEVER
-            for q in range(cnt):
-                v = ctouched[q]
-                cdist[v] = np.inf
-                cdlen[v] = np.inf
-                cpos[v] = _NEVER
+        _bucket_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l,
+                           dn_ptr, dn_idx, dn_t, dn_l, b_ptr, b_tgt, b_t, b_l, tn_ptr, tn_tgt,
+                           tn_t, tn_l, src_ptr, src_nodes, src_t, src_l, cutoff, stall, out_t,
+                           out_l, with_len)
 
 
 @njit(cache=True)
@@ -1083,103 +1117,112 @@ def rphast_select(dn_ptr, dn_idx, dn_t, dn_l, seeds):
     return sel, loc, r_ptr, r_src, r_t, r_l
 
 
-@njit(cache=True, parallel=True)
-def rphast_rows(indptr, indices, w, ln, node_rank,
-                up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
-                sel, loc, r_ptr, r_src, r_t, r_l, ts_ptr, ts_loc, ts_t, ts_l,
-                tn_ptr, tn_tgt, tn_t, tn_l,
-                src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l, with_len, n_threads):
-    """Rows of the many-to-many by restricted PHAST sweeps, parallel over sources.
+@njit(cache=True)
+def _rphast_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l,
+                       dn_ptr, dn_idx, dn_t, dn_l, sel, loc, r_ptr, r_src, r_t, r_l, ts_ptr,
+                       ts_loc, ts_t, ts_l, tn_ptr, tn_tgt, tn_t, tn_l, src_ptr, src_nodes, src_t,
+                       src_l, cutoff, out_t, out_l, with_len):
+    """Rows of the many-to-many by restricted PHAST sweeps: the sources ``th, th + nth, ...`` of ``nth``.
 
-    Like :func:`bucket_rows`; the targets' seeds are in local ids of :func:`rphast_select`.
+    Like :func:`_bucket_rows_chunk`; the targets' seeds are in local ids of :func:`rphast_select`.
     """
     n = len(indptr) - 1
     nk = len(up_ptr) - 1
     ns_ = len(src_ptr) - 1
     ntg = out_t.shape[1]
     nsel = len(sel)
-    nth = max(1, min(n_threads, ns_))
+    dist = np.full(n, np.inf)
+    dlen = np.full(n, np.inf)
+    lab = np.zeros(n, dtype=np.int64)
+    pos = np.full(n, _NEVER, dtype=np.int64)
+    hn = np.empty(n, dtype=np.int64)
+    ht = np.empty(n)
+    hl = np.empty(n)
+    touched = np.empty(n, dtype=np.int64)
+    dummy = np.zeros(1, dtype=np.uint8)
+    cdist = np.full(nk, np.inf)
+    cdlen = np.full(nk, np.inf)
+    clab = np.zeros(nk, dtype=np.int64)
+    cpos = np.full(nk, _NEVER, dtype=np.int64)
+    chn = np.empty(nk, dtype=np.int64)
+    cht = np.empty(nk)
+    chl = np.empty(nk)
+    ctouched = np.empty(nk, dtype=np.int64)
+    space = np.empty(nk, dtype=np.int64)
+    row_l = np.full(ntg, np.inf)
+    ds = np.empty(nsel)
+    dl = np.empty(nsel)
+    for i in range(th, ns_, nth):
+        a = src_ptr[i]
+        b = src_ptr[i + 1]
+        if b == a:
+            continue
+        row_t = out_t[i]
+        sn, st, sl, nt = _local_phase(indptr, indices, w, ln, node_rank, src_nodes[a:b],
+                                      src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
+                                      hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
+                                      row_t, row_l)
+        lab0 = np.zeros(len(sn), dtype=np.int64)
+        cnt, csp = upward(up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
+                          sn, st, sl, lab0, cutoff, False,
+                          cdist, cdlen, clab, cpos, chn, cht, chl, ctouched, space)
+        ds[:] = np.inf
+        dl[:] = np.inf
+        for q in range(cnt):
+            v = ctouched[q]
+            li = loc[v]
+            if li >= 0:
+                ds[li] = cdist[v]
+                dl[li] = cdlen[v]
+        for li in range(nsel):
+            bt = ds[li]
+            bl = dl[li]
+            for k in range(r_ptr[li], r_ptr[li + 1]):
+                x = r_src[k]
+                c = ds[x] + r_t[k]
+                if c <= bt:
+                    cl = dl[x] + r_l[k]
+                    if c < bt or cl < bl:
+                        bt = c
+                        bl = cl
+            ds[li] = bt
+            dl[li] = bl
+        for j in range(ntg):
+            bt = row_t[j]
+            bl = row_l[j]
+            for k in range(ts_ptr[j], ts_ptr[j + 1]):
+                li = ts_loc[k]
+                c = ds[li] + ts_t[k]
+                if c <= bt:
+                    cl = dl[li] + ts_l[k]
+                    if c < bt or cl < bl:
+                        bt = c
+                        bl = cl
+            row_t[j] = bt
+            row_l[j] = bl
+        _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
+        for q in range(nt):
+            x = touched[q]
+            dist[x] = np.inf
+            dlen[x] = np.inf
+            pos[x] = _NEVER
+        for q in range(cnt):
+            v = ctouched[q]
+            cdist[v] = np.inf
+            cdlen[v] = np.inf
+            cpos[v] = _NEVER
+
+
+@njit(cache=True, parallel=True)
+def _rphast_rows_par(nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l, dn_ptr,
+                     dn_idx, dn_t, dn_l, sel, loc, r_ptr, r_src, r_t, r_l, ts_ptr, ts_loc, ts_t,
+                     ts_l, tn_ptr, tn_tgt, tn_t, tn_l, src_ptr, src_nodes, src_t, src_l, cutoff,
+                     out_t, out_l, with_len):
     for th in prange(nth):
-        dist = np.full(n, np.inf)
-        dlen = np.full(n, np.inf)
-        lab = np.zeros(n, dtype=np.int64)
-        pos = np.full(n, _NEVER, dtype=np.int64)
-        hn = np.empty(n, dtype=np.int64)
-        ht = np.empty(n)
-        hl = np.empty(n)
-        touched = np.empty(n, dtype=np.int64)
-        dummy = np.zeros(1, dtype=np.uint8)
-        cdist = np.full(nk, np.inf)
-        cdlen = np.full(nk, np.inf)
-        clab = np.zeros(nk, dtype=np.int64)
-        cpos = np.full(nk, _NEVER, dtype=np.int64)
-        chn = np.empty(nk, dtype=np.int64)
-        cht = np.empty(nk)
-        chl = np.empty(nk)
-        ctouched = np.empty(nk, dtype=np.int64)
-        space = np.empty(nk, dtype=np.int64)
-        row_l = np.full(ntg, np.inf)
-        ds = np.empty(nsel)
-        dl = np.empty(nsel)
-        for i in range(th, ns_, nth):
-            a = src_ptr[i]
-            b = src_ptr[i + 1]
-            if b == a:
-                continue
-            row_t = out_t[i]
-            sn, st, sl, nt = _local_phase(indptr, indices, w, ln, node_rank, src_nodes[a:b],
-                                          src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
-                                          hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
-                                          row_t, row_l)
-            lab0 = np.zeros(len(sn), dtype=np.int64)
-            cnt, csp = upward(up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, dn_l,
-                              sn, st, sl, lab0, cutoff, False,
-                              cdist, cdlen, clab, cpos, chn, cht, chl, ctouched, space)
-            ds[:] = np.inf
-            dl[:] = np.inf
-            for q in range(cnt):
-                v = ctouched[q]
-                li = loc[v]
-                if li >= 0:
-                    ds[li] = cdist[v]
-                    dl[li] = cdlen[v]
-            for li in range(nsel):
-                bt = ds[li]
-                bl = dl[li]
-                for k in range(r_ptr[li], r_ptr[li + 1]):
-                    x = r_src[k]
-                    c = ds[x] + r_t[k]
-                    if c <= bt:
-                        cl = dl[x] + r_l[k]
-                        if c < bt or cl < bl:
-                            bt = c
-                            bl = cl
-                ds[li] = bt
-                dl[li] = bl
-            for j in range(ntg):
-                bt = row_t[j]
-                bl = row_l[j]
-                for k in range(ts_ptr[j], ts_ptr[j + 1]):
-                    li = ts_loc[k]
-                    c = ds[li] + ts_t[k]
-                    if c <= bt:
-                        cl = dl[li] + ts_l[k]
-                        if c < bt or cl < bl:
-                            bt = c
-                            bl = cl
-                row_t[j] = bt
-                row_l[j] = bl
-            _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-            for q in range(nt):
-                x = touched[q]
-                dist[x] = np.inf
-                dlen[x] = np.inf
-                pos[x] = _NEVER
-            for q in range(cnt):
-                v = ctouched[q]
-                cdist[v] = np.inf
-                cdlen[v] = np.inf
-                cpos[v] = _NEVER
+        _rphast_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_idx, up_t, up_l,
+                           dn_ptr, dn_idx, dn_t, dn_l, sel, loc, r_ptr, r_src, r_t, r_l, ts_ptr,
+                           ts_loc, ts_t, ts_l, tn_ptr, tn_tgt, tn_t, tn_l, src_ptr, src_nodes,
+                           src_t, src_l, cutoff, out_t, out_l, with_len)
 
 
 @njit(cache=True)
@@ -1276,13 +1319,15 @@ def phast_multi_source(indptr, indices, w, ln, node_rank, a1, o1t, o1l, a2, o2t,
     return dist, dlen, label
 
 
-@njit(cache=True, parallel=True)
-def dijkstra_rows(indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l,
-                  c_ptr, c_idx, c_t, c_l, tn_ptr, tn_tgt, tn_t, tn_l, ts_ptr, ts_node, ts_t, ts_l,
-                  src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l, with_len, n_threads):
-    """Rows of the many-to-many by one lexicographic Dijkstra per source on the core (no
-    hierarchy), stopping once the targets' anchors are settled; same conventions as
-    :func:`bucket_rows`, with core ids (``core_of``) in place of ranks."""
+@njit(cache=True)
+def _dijkstra_rows_chunk(th, nth, indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l,
+                         c_ptr, c_idx, c_t, c_l, tn_ptr, tn_tgt, tn_t, tn_l, ts_ptr, ts_node, ts_t,
+                         ts_l, src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l, with_len):
+    """Rows of the many-to-many by one lexicographic Dijkstra per source on the core: the sources ``th, th + nth, ...`` of ``nth``.
+
+    No hierarchy: stopping once the targets' anchors are settled; same conventions as
+    :func:`_bucket_rows_chunk`, with core ids (``core_of``) in place of ranks.
+    """
     n = len(indptr) - 1
     nk = len(c_ptr) - 1
     ns_ = len(src_ptr) - 1
@@ -1293,57 +1338,87 @@ def dijkstra_rows(indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l,
         if tmark[ts_node[q]] == 0:
             tmark[ts_node[q]] = 1
             n_marked += 1
-    nth = max(1, min(n_threads, ns_))
+    dist = np.full(n, np.inf)
+    dlen = np.full(n, np.inf)
+    lab = np.zeros(n, dtype=np.int64)
+    pos = np.full(n, _NEVER, dtype=np.int64)
+    hn = np.empty(n, dtype=np.int64)
+    ht = np.empty(n)
+    hl = np.empty(n)
+    touched = np.empty(n, dtype=np.int64)
+    dummy = np.zeros(1, dtype=np.uint8)
+    cdist = np.full(nk, np.inf)
+    cdlen = np.full(nk, np.inf)
+    clab = np.zeros(nk, dtype=np.int64)
+    cpos = np.full(nk, _NEVER, dtype=np.int64)
+    ctouched = np.empty(nk, dtype=np.int64)
+    row_l = np.full(ntg, np.inf)
+    for i in range(th, ns_, nth):
+        a = src_ptr[i]
+        b = src_ptr[i + 1]
+        if b == a:
+            continue
+        row_t = out_t[i]
+        sn, st, sl, nt = _local_phase(indptr, indices, w, ln, core_of, src_nodes[a:b],
+                                      src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
+                                      hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
+                                      row_t, row_l)
+        lab0 = np.zeros(len(sn), dtype=np.int64)
+        cnt = lex_search(c_ptr, c_idx, c_t, c_l, sn, st, sl, lab0, cutoff, cdist, cdlen, clab,
+                         cpos, hn, ht, hl, ctouched, dummy, False, tmark, n_marked)
+        for j in range(ntg):
+            bt = row_t[j]
+            bl = row_l[j]
+            for k in range(ts_ptr[j], ts_ptr[j + 1]):
+                li = ts_node[k]
+                c = cdist[li] + ts_t[k]
+                if c <= bt:
+                    cl = cdlen[li] + ts_l[k]
+                    if c < bt or cl < bl:
+                        bt = c
+                        bl = cl
+            row_t[j] = bt
+            row_l[j] = bl
+        _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
+        for q in range(nt):
+            x = touched[q]
+            dist[x] = np.inf
+            dlen[x] = np.inf
+            pos[x] = _NEVER
+        for q in range(cnt):
+            v = ctouched[q]
+            cdist[v] = np.inf
+            cdlen[v] = np.inf
+            cpos[v] = _NEVER
+
+
+@njit(cache=True, parallel=True)
+def _dijkstra_rows_par(nth, indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l, c_ptr,
+                       c_idx, c_t, c_l, tn_ptr, tn_tgt, tn_t, tn_l, ts_ptr, ts_node, ts_t, ts_l,
+                       src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l, with_len):
     for th in prange(nth):
-        dist = np.full(n, np.inf)
-        dlen = np.full(n, np.inf)
-        lab = np.zeros(n, dtype=np.int64)
-        pos = np.full(n, _NEVER, dtype=np.int64)
-        hn = np.empty(n, dtype=np.int64)
-        ht = np.empty(n)
-        hl = np.empty(n)
-        touched = np.empty(n, dtype=np.int64)
-        dummy = np.zeros(1, dtype=np.uint8)
-        cdist = np.full(nk, np.inf)
-        cdlen = np.full(nk, np.inf)
-        clab = np.zeros(nk, dtype=np.int64)
-        cpos = np.full(nk, _NEVER, dtype=np.int64)
-        ctouched = np.empty(nk, dtype=np.int64)
-        row_l = np.full(ntg, np.inf)
-        for i in range(th, ns_, nth):
-            a = src_ptr[i]
-            b = src_ptr[i + 1]
-            if b == a:
-                continue
-            row_t = out_t[i]
-            sn, st, sl, nt = _local_phase(indptr, indices, w, ln, core_of, src_nodes[a:b],
-                                          src_t[a:b], src_l[a:b], cutoff, dist, dlen, lab, pos,
-                                          hn, ht, hl, touched, dummy, tn_ptr, tn_tgt, tn_t, tn_l,
-                                          row_t, row_l)
-            lab0 = np.zeros(len(sn), dtype=np.int64)
-            cnt = lex_search(c_ptr, c_idx, c_t, c_l, sn, st, sl, lab0, cutoff, cdist, cdlen, clab,
-                             cpos, hn, ht, hl, ctouched, dummy, False, tmark, n_marked)
-            for j in range(ntg):
-                bt = row_t[j]
-                bl = row_l[j]
-                for k in range(ts_ptr[j], ts_ptr[j + 1]):
-                    li = ts_node[k]
-                    c = cdist[li] + ts_t[k]
-                    if c <= bt:
-                        cl = cdlen[li] + ts_l[k]
-                        if c < bt or cl < bl:
-                            bt = c
-                            bl = cl
-                row_t[j] = bt
-                row_l[j] = bl
-            _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-            for q in range(nt):
-                x = touched[q]
-                dist[x] = np.inf
-                dlen[x] = np.inf
-                pos[x] = _NEVER
-            for q in range(cnt):
-                v = ctouched[q]
-                cdist[v] = np.inf
-                cdlen[v] = np.inf
-                cpos[v] = _NEVER
+        _dijkstra_rows_chunk(th, nth, indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l,
+                             c_ptr, c_idx, c_t, c_l, tn_ptr, tn_tgt, tn_t, tn_l, ts_ptr, ts_node,
+                             ts_t, ts_l, src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l,
+                             with_len)
+
+
+_ROWS = {
+    "ch": (_bucket_rows_chunk, _bucket_rows_par),
+    "phast": (_rphast_rows_chunk, _rphast_rows_par),
+    "dijkstra": (_dijkstra_rows_chunk, _dijkstra_rows_par),
+}
+
+
+def run_rows(kind, n_sources, n_threads, *args):
+    """Run the rows kernel of a strategy (``"ch"``, ``"phast"``, ``"dijkstra"``) over
+    ``min(n_threads, n_sources)`` threads; one thread runs without a parallel region.
+
+    ``args`` are those of ``_<kernel>_chunk`` after ``th, nth``.
+    """
+    chunk, par = _ROWS[kind]
+    nth = max(1, min(int(n_threads), int(n_sources)))
+    if nth == 1:
+        chunk(0, 1, *args)
+    else:
+        par(nth, *args)

@@ -14,9 +14,10 @@ Strategies (:data:`STRATEGIES`):
     Restricted PHAST on the hierarchy: an upward search from every origin, then one sweep over
     the nodes above the destinations, in decreasing rank.
 ``"auto"``
-    ``"dijkstra"`` when no hierarchy is given or kept on the graph (building one costs more than
-    a single matrix of a few thousand origins), else ``"ch"`` or ``"phast"`` by the crossover
-    measured with ``benchmarks/bench_matrix.py`` (:data:`PHAST_MIN_TARGETS`).
+    ``"dijkstra"`` when no hierarchy is given or kept on the graph (building one, 6 s on PACA,
+    costs more than one matrix of up to ~1,000 places), else ``"ch"``: on PACA it beat restricted
+    PHAST from 30 to 10,000 places and tied at 10 (``benchmarks/bench_matrix.py``, see
+    ``benchmarks/README.md``).
 
 Every strategy returns the same seconds (fastest paths, access legs included, up to floating-point
 rounding) and, with ``metres=True``, the length of the shortest of the fastest paths.
@@ -32,14 +33,14 @@ from ..graph import Graph
 from .ch import ContractionHierarchy, _check_pair
 from .snap import Snapped
 
-__all__ = ["STRATEGIES", "PHAST_MIN_TARGETS", "MatrixQuery", "travel_matrix", "node_matrix",
-           "choose_strategy"]
+__all__ = ["STRATEGIES", "SERIAL_BELOW", "MatrixQuery", "travel_matrix", "node_matrix",
+           "choose_strategy", "add_same_stretch"]
 
 #: The strategies of :func:`travel_matrix`.
 STRATEGIES = ("auto", "dijkstra", "ch", "phast")
-#: With a hierarchy, ``"auto"`` takes restricted PHAST from this many destinations on, buckets
-#: below (crossover measured on PACA by ``benchmarks/bench_matrix.py``, see its README).
-PHAST_MIN_TARGETS = 4000
+#: Fewer sources (rows) or targets (backward searches) than this run on one thread: a parallel
+#: region costs more than such work on a loaded 2-core machine (measured, see the README).
+SERIAL_BELOW = 128
 
 
 def _threads() -> int:
@@ -62,9 +63,7 @@ def choose_strategy(
         raise InvalidParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if strategy != "auto":
         return strategy
-    if not has_hierarchy:
-        return "dijkstra"
-    return "phast" if n_destinations >= PHAST_MIN_TARGETS else "ch"
+    return "ch" if has_hierarchy else "dijkstra"
 
 
 def _reduction_tl(graph: Graph) -> tuple:
@@ -135,12 +134,11 @@ class MatrixQuery:
         if strategy == "ch":
             ch = hierarchy
             ts_ptr, ts_node, ts_t, ts_l = self._ts
-            threads = _threads()
+            threads = _threads() if self.n_targets >= SERIAL_BELOW else 1
             cap = max(1024, 512 * (-(-self.n_targets // max(1, threads))))
             while True:
-                bn, bt, bl, start, count, used = _ch._backward_spaces(
-                    *ch.up(), *ch.down(), ts_ptr, ts_node, ts_t, ts_l, self.cutoff, self.stall,
-                    cap, threads)
+                bn, bt, bl, start, count, used = _ch.backward_spaces(
+                    ch.up(), ch.down(), self._ts, self.cutoff, self.stall, cap, threads)
                 if used.max(initial=0) <= cap:
                     break
                 cap = int(used.max())
@@ -185,19 +183,20 @@ class MatrixQuery:
         out_t = np.full((ns, self.n_targets), np.inf)
         out_l = np.full((ns, self.n_targets), np.inf) if metres else np.empty((0, 0))
         base = (g.indptr, g.indices, g.time_s, g.length_m)
-        threads = _threads()
+        threads = _threads() if ns >= SERIAL_BELOW else 1
+        src = (sp, sn, st, sl, self.cutoff)
         if self.strategy == "ch":
             ch = self.ch
-            _ch.bucket_rows(*base, ch.node_rank, *ch.up(), *ch.down(), *self._buckets, *self._tn,
-                            sp, sn, st, sl, self.cutoff, self.stall, out_t, out_l, metres, threads)
+            args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._buckets, *self._tn, *src,
+                    self.stall, out_t, out_l, metres)
         elif self.strategy == "phast":
             ch = self.ch
-            _ch.rphast_rows(*base, ch.node_rank, *ch.up(), *ch.down(), *self._sweep,
-                            *self._ts_loc, *self._tn, sp, sn, st, sl, self.cutoff, out_t, out_l,
-                            metres, threads)
+            args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._sweep, *self._ts_loc,
+                    *self._tn, *src, out_t, out_l, metres)
         else:
-            _ch.dijkstra_rows(*base, *self._anchors, *self._core, *self._tn, *self._ts,
-                              sp, sn, st, sl, self.cutoff, out_t, out_l, metres, threads)
+            args = (*base, *self._anchors, *self._core, *self._tn, *self._ts, *src, out_t, out_l,
+                    metres)
+        _ch.run_rows(self.strategy, ns, threads, *args)
         return out_t, (out_l if metres else None)
 
 
@@ -260,7 +259,6 @@ def travel_matrix(
         Unknown strategy, negative cutoff, or a hierarchy of another graph.
     """
     from .dijkstra import _cutoff
-    from .points import _same_chain
 
     cut = _cutoff(cutoff_s)
     s, ch = _resolve(graph, len(origins), len(destinations), strategy, hierarchy)
@@ -268,14 +266,22 @@ def travel_matrix(
                     destinations.in_length_m, strategy=s, hierarchy=ch, cutoff=cut)
     out_t, out_l = q.rows(origins.out_ptr, origins.out_node, origins.out_time_s,
                           origins.out_length_m, metres=metres)
-    # trips along one contracted stretch, passing no node
+    add_same_stretch(out_t, out_l, origins, destinations, cut)
+    return out_t, out_l
+
+
+def add_same_stretch(out_t: np.ndarray, out_l: np.ndarray | None, origins: Snapped,
+                     destinations: Snapped, cutoff: float) -> None:
+    """Merge, in place, the trips along one contracted stretch (they pass no graph node, so no
+    search sees them): a better time wins, and an equal time with fewer metres."""
+    from .points import _same_chain
+
     ia, ib, t, m = _same_chain(origins, destinations)
     for i, j, ti, mi in zip(ia, ib, t, m):
-        if ti <= cut and (ti < out_t[i, j] or (metres and ti == out_t[i, j] and mi < out_l[i, j])):
+        if ti <= cutoff and (ti < out_t[i, j] or (out_l is not None and ti == out_t[i, j] and mi < out_l[i, j])):
             out_t[i, j] = ti
-            if metres:
+            if out_l is not None:
                 out_l[i, j] = mi
-    return out_t, out_l
 
 
 def node_matrix(
