@@ -29,7 +29,8 @@ Usage::
                                       [--no-peers] [--no-osrm] [--cold]
 
 ``--quick`` (CI): the embedded graph only, 300 random placed points, under a minute; prints the
-ratios ch / one Dijkstra per source and ch / scipy. OSRM needs ``benchmarks/.osrm-venv`` (a
+ratios one Dijkstra per source / ch and scipy / ch; ``--check`` then exits 1 when one falls below
+``benchmarks/thresholds.toml``. OSRM needs ``benchmarks/.osrm-venv`` (a
 Python 3.12 virtual environment with ``osrm-bindings``, see the README) and is skipped without it.
 """
 
@@ -305,14 +306,19 @@ def case_places(g, ch, s, *, quick: bool, peers: bool, label: str) -> dict:
 
     from accessibility.routing import place_matrix
     from accessibility.routing.matrix import travel_matrix
+    from accessibility.routing.snap import subset_snapped
 
     k = len(s)
     res: dict = {"n": k, "unsnapped": int((~s.ok).sum()), "engines": {}}
     e = res["engines"]
     pairs = k * k
     nth = numba.get_num_threads()
-    place_matrix(g, s, s)  # warm-up (compilation, reduction)
-    travel_matrix(g, s, s, strategy="ch", hierarchy=ch)
+    # warm-up: compilation (serial and parallel variants), the reduction
+    few = subset_snapped(s, np.arange(min(5, k)))
+    place_matrix(g, few, few)
+    for strategy in ("ch", "phast"):
+        travel_matrix(g, few, few, strategy=strategy, hierarchy=ch)
+        travel_matrix(g, s, s, strategy=strategy, hierarchy=ch)
     reps = 3 if quick else 5
     ref = _record(e, "dijkstra", lambda: place_matrix(g, s, s), 1 if quick else 3, pairs=pairs)
     _record(e, "ch", lambda: travel_matrix(g, s, s, strategy="ch", hierarchy=ch), reps, ref, pairs=pairs)
@@ -346,7 +352,7 @@ def case_places(g, ch, s, *, quick: bool, peers: bool, label: str) -> dict:
 
 def case_sizes(g, ch, *, sizes, dijkstra_max: int) -> dict:
     from accessibility.routing import place_matrix
-    from accessibility.routing.matrix import MatrixQuery
+    from accessibility.routing.matrix import MatrixQuery, add_same_stretch
 
     rng = np.random.default_rng(SEED)
     out = {}
@@ -362,8 +368,9 @@ def case_sizes(g, ch, *, sizes, dijkstra_max: int) -> dict:
                 q = MatrixQuery(g, s.in_ptr, s.in_node, s.in_time_s, s.in_length_m, strategy=strat,
                                 hierarchy=ch, cutoff=np.inf)
                 t0 = time.perf_counter()
-                t, _ = q.rows(s.out_ptr, s.out_node, s.out_time_s, s.out_length_m)
+                t, m = q.rows(s.out_ptr, s.out_node, s.out_time_s, s.out_length_m)
                 run.rows_s = time.perf_counter() - t0
+                add_same_stretch(t, m, s, s, np.inf)
                 return t
             reps = 5 if k <= 300 else (3 if k <= 3000 else 1)
             _record(row, strat, run, reps, ref, pairs=k * k)
@@ -401,7 +408,18 @@ a = json.loads(sys.argv[1])
 g = load_graph(a["pbf"], cache_dir=a["cache"])
 ch = load_ch(a["ch"], graph=g)
 s = _random_places(g, a["k"], np.random.default_rng(a["seed"]))
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+peak_setup = status("VmHWM")
+rss0 = status("VmRSS")
+try:  # reset the high-water mark: the peak below is the query's own
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    reset = True
+except OSError:
+    reset = False
 t0 = time.perf_counter()
 q = MatrixQuery(g, s.in_ptr, s.in_node, s.in_time_s, s.in_length_m, strategy=a["strategy"],
                 hierarchy=ch, cutoff=np.inf)
@@ -411,8 +429,9 @@ t2 = time.perf_counter()
 print(json.dumps({"k": a["k"], "strategy": a["strategy"], "metres": a["metres"],
                   "prepare_targets_s": t1 - t0, "rows_s": t2 - t1, "total_s": t2 - t0,
                   "pairs_per_s": a["k"] ** 2 / (t2 - t0), "reachable_share": float(np.isfinite(t).mean()),
-                  "peak_rss_mb_before": rss0 / 1024,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb_before_query": rss0, "peak_rss_mb_setup": peak_setup,
+                  "peak_rss_mb_query": status("VmHWM") if reset else None,
+                  "matrix_mb": t.nbytes / 2**20 + (m.nbytes / 2**20 if m is not None else 0)}))
 """
 
 
@@ -425,8 +444,9 @@ def case_big(pbf: Path, cache: Path, ch_dir: Path, k: int, strategy: str, metres
         log.warning("big run failed: %s", r.stderr[-2000:])
         return {"error": r.stderr[-500:]}
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    log.info("  %d x %d %s (metres %s): %.1f s, %.3g pairs/s, peak RSS %.0f MB", k, k, strategy, metres,
-             out["total_s"], out["pairs_per_s"], out["peak_rss_mb"])
+    log.info("  %d x %d %s (metres %s): %.1f s, %.3g pairs/s, RSS %.0f MB before, peak %s MB during the query",
+             k, k, strategy, metres, out["total_s"], out["pairs_per_s"], out["rss_mb_before_query"],
+             out["peak_rss_mb_query"])
     return out
 
 
@@ -502,7 +522,7 @@ def region(label: str, args, cache: Path, results: dict) -> None:
                      pinfo["prep_s"], float(np.median(ratio)))
     if label == "paca":
         sizes = [10, 30, 100, 300, 1000, 3000, 10000]
-        r["sizes"] = case_sizes(g, ch, sizes=sizes, dijkstra_max=3000)
+        r["sizes"] = case_sizes(g, ch, sizes=sizes, dijkstra_max=10000)
         r["one_to_all"] = case_one_to_all(g, ch)
         del g, ch
         r["big"] = {m: case_big(pbf, cache, ch_dir, 10000, "ch", m == "with_metres")
@@ -523,6 +543,23 @@ def quick(cache: Path, results: dict) -> None:
     r = case_places(g, ch, s, quick=True, peers=False, label="embedded")
     r["ch_build_s"] = prep
     results["regions"]["embedded"] = {"nodes": g.n_nodes, "edges": g.n_edges, "places": r}
+
+
+def check(results: dict) -> list[str]:
+    """The ratios of ``thresholds.toml`` that the quick run falls below (empty: all hold)."""
+    import tomllib
+
+    limits = tomllib.loads((Path(__file__).parent / "thresholds.toml").read_text())["matrix"]
+    e = results["regions"]["embedded"]["places"]["engines"]
+    failed = []
+    for key, peer in (("min_dijkstra_over_ch", "dijkstra"), ("min_scipy_over_ch", "scipy")):
+        got = e.get(peer, {}).get("ratio_to_ch")
+        ok = got is not None and got >= limits[key]
+        print(f"{'ok  ' if ok else 'FAIL'} {peer} / ch = {got if got is None else round(got, 1)}"
+              f" (threshold {limits[key]})")
+        if not ok:
+            failed.append(key)
+    return failed
 
 
 def table(results: dict) -> str:
@@ -552,7 +589,7 @@ def table(results: dict) -> str:
         for k, b in r.get("big", {}).items():
             if "total_s" in b:
                 lines.append(f"big {b['k']} x {b['k']} {k}: {b['total_s']:.1f} s, {b['pairs_per_s']:.3g} pairs/s, "
-                             f"peak RSS {b['peak_rss_mb']:.0f} MB")
+                             f"RSS {b['rss_mb_before_query']:.0f} MB before, peak {b['peak_rss_mb_query']} MB in the query")
     return "\n".join(lines)
 
 
@@ -564,6 +601,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-peers", action="store_true", help="skip igraph and networkit")
     ap.add_argument("--no-osrm", action="store_true", help="skip OSRM")
     ap.add_argument("--cold", action="store_true", help="time a cold graph build too")
+    ap.add_argument("--check", action="store_true",
+                    help="with --quick: exit 1 when a ratio falls below benchmarks/thresholds.toml")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     cache = Path(os.environ.get("ACCESSIBILITY_CACHE_DIR") or REPO / "benchmarks" / ".cache")
@@ -583,6 +622,8 @@ def main(argv=None) -> int:
     else:
         print(f"commit {results['git_commit']}; " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()))
         print(table(results))
+    if args.check and args.quick:
+        return 1 if check(results) else 0
     return 0
 
 
