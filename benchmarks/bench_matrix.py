@@ -520,7 +520,7 @@ def region(label: str, args, cache: Path, results: dict) -> None:
             }
             log.info("  OSRM table %.3f s (prep %.0f s), ours/OSRM median ratio %.3f", q["median_s"],
                      pinfo["prep_s"], float(np.median(ratio)))
-    if label == "paca":
+    if label == "paca" and not args.communes_only:
         sizes = [10, 30, 100, 300, 1000, 3000, 10000]
         r["sizes"] = case_sizes(g, ch, sizes=sizes, dijkstra_max=10000)
         r["one_to_all"] = case_one_to_all(g, ch)
@@ -601,6 +601,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-peers", action="store_true", help="skip igraph and networkit")
     ap.add_argument("--no-osrm", action="store_true", help="skip OSRM")
     ap.add_argument("--cold", action="store_true", help="time a cold graph build too")
+    ap.add_argument("--communes-only", action="store_true",
+                    help="PACA: skip the size sweep, one-to-all and the 10,000 x 10,000 run")
     ap.add_argument("--check", action="store_true",
                     help="with --quick: exit 1 when a ratio falls below benchmarks/thresholds.toml")
     args = ap.parse_args(argv)

@@ -1323,7 +1323,8 @@ def phast_multi_source(indptr, indices, w, ln, node_rank, a1, o1t, o1l, a2, o2t,
 def _dijkstra_rows_chunk(th, nth, indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o2t, o2l,
                          c_ptr, c_idx, c_t, c_l, tn_ptr, tn_tgt, tn_t, tn_l, ts_ptr, ts_node, ts_t,
                          ts_l, src_ptr, src_nodes, src_t, src_l, cutoff, out_t, out_l, with_len):
-    """Rows of the many-to-many by one lexicographic Dijkstra per source on the core: the sources ``th, th + nth, ...`` of ``nth``.
+    """Rows of the many-to-many by one lexicographic Dijkstra per source on the core: the
+    sources ``th, th + nth, ...`` of ``nth``.
 
     No hierarchy: stopping once the targets' anchors are settled; same conventions as
     :func:`_bucket_rows_chunk`, with core ids (``core_of``) in place of ranks.

@@ -54,6 +54,9 @@ def choose_strategy(
 ) -> str:
     """The strategy ``"auto"`` resolves to (others are returned as given, once checked).
 
+    The sizes are arguments so that the rule may depend on them; today it does not: with a
+    hierarchy, ``"ch"`` won or tied at every size measured (10 to 10,000 places on PACA).
+
     Raises
     ------
     InvalidParameterError
@@ -278,7 +281,8 @@ def add_same_stretch(out_t: np.ndarray, out_l: np.ndarray | None, origins: Snapp
 
     ia, ib, t, m = _same_chain(origins, destinations)
     for i, j, ti, mi in zip(ia, ib, t, m):
-        if ti <= cutoff and (ti < out_t[i, j] or (out_l is not None and ti == out_t[i, j] and mi < out_l[i, j])):
+        shorter = out_l is not None and ti == out_t[i, j] and mi < out_l[i, j]
+        if ti <= cutoff and (ti < out_t[i, j] or shorter):
             out_t[i, j] = ti
             if out_l is not None:
                 out_l[i, j] = mi
