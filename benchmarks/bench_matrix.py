@@ -329,7 +329,8 @@ def case_places(g, ch, s, *, quick: bool, peers: bool, label: str) -> dict:
         _record(e, "ch_1thread", lambda: travel_matrix(g, s, s, strategy="ch", hierarchy=ch), reps, ref,
                 threads=1, pairs=pairs)
         _record(e, "dijkstra_1thread", lambda: place_matrix(g, s, s), 1, ref, threads=1, pairs=pairs)
-    _record(e, "scipy", peer_scipy(g, s), 1, ref, threads=1, pairs=pairs)
+    if peers or quick:
+        _record(e, "scipy", peer_scipy(g, s), 1, ref, threads=1, pairs=pairs)
     if peers:
         try:
             run, prep = peer_igraph(g, s)
@@ -346,7 +347,8 @@ def case_places(g, ch, s, *, quick: bool, peers: bool, label: str) -> dict:
         if base and "median_s" in entry:
             entry["ratio_to_ch"] = entry["median_s"] / base
     log.info("  %s: ch %.4f s; dijkstra / ch %.1f, scipy / ch %.1f", label, base or float("nan"),
-             e["dijkstra"].get("ratio_to_ch", float("nan")), e.get("scipy", {}).get("ratio_to_ch", float("nan")))
+             e["dijkstra"].get("ratio_to_ch", float("nan")),
+             e.get("scipy", {}).get("ratio_to_ch", float("nan")))
     return res
 
 
@@ -598,7 +600,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="embedded graph only, under a minute")
     ap.add_argument("--json", action="store_true", help="one JSON object on stdout (logs on stderr)")
     ap.add_argument("--only", choices=["embedded", "paca", "idf"])
-    ap.add_argument("--no-peers", action="store_true", help="skip igraph and networkit")
+    ap.add_argument("--no-peers", action="store_true", help="skip scipy, igraph and networkit (not in --quick)")
     ap.add_argument("--no-osrm", action="store_true", help="skip OSRM")
     ap.add_argument("--cold", action="store_true", help="time a cold graph build too")
     ap.add_argument("--communes-only", action="store_true",
