@@ -15,9 +15,9 @@ Strategies (:data:`STRATEGIES`):
     the nodes above the destinations, in decreasing rank.
 ``"auto"``
     ``"dijkstra"`` when no hierarchy is given or kept on the graph (building one, 6 s on PACA,
-    costs more than one matrix of up to ~1,000 places), else ``"ch"``: on PACA it beat restricted
-    PHAST from 30 to 10,000 places and tied at 10 (``benchmarks/bench_matrix.py``, see
-    ``benchmarks/README.md``).
+    costs more than one matrix of up to ~1,000 places), else ``"ch"``: on PACA it was as fast
+    as restricted PHAST or faster (up to 3.8x) from 10 to 3,000 places, and within noise of it at
+    10,000 (``benchmarks/bench_matrix.py``, see ``benchmarks/README.md``).
 
 Every strategy returns the same seconds (fastest paths, access legs included, up to floating-point
 rounding) and, with ``metres=True``, the length of the shortest of the fastest paths.
@@ -55,7 +55,8 @@ def choose_strategy(
     """The strategy ``"auto"`` resolves to (others are returned as given, once checked).
 
     The sizes are arguments so that the rule may depend on them; today it does not: with a
-    hierarchy, ``"ch"`` won or tied at every size measured (10 to 10,000 places on PACA).
+    hierarchy, ``"ch"`` won or tied at every size measured (10 to 10,000 places on PACA; restricted
+    PHAST may win beyond, not measured).
 
     Raises
     ------
