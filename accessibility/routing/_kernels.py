@@ -46,13 +46,16 @@ _MAX_SLOTS = 4096
 
 
 @njit(cache=True)
-def _edge_time(indptr, indices, w, p, q):
-    """Time of the fastest edge ``p -> q``, ``inf`` when there is none."""
+def _edge_time_length(indptr, indices, w, ln, p, q):
+    """Time and length of the fastest edge ``p -> q`` (the shortest of equally fast ones),
+    ``(inf, inf)`` when there is none."""
     best = np.inf
+    best_l = np.inf
     for e in range(indptr[p], indptr[p + 1]):
-        if indices[e] == q and w[e] < best:
+        if indices[e] == q and (w[e] < best or (w[e] == best and ln[e] < best_l)):
             best = w[e]
-    return best
+            best_l = ln[e]
+    return best, best_l
 
 
 @njit(cache=True)
@@ -94,8 +97,12 @@ def _undirected(indptr, indices):
 
 
 @njit(cache=True)
-def _reduce(indptr, indices, w):
+def _reduce_tl(indptr, indices, w, ln):
     """Peel dead-end trees, contract the chains of the 2-core; see the module docstring.
+
+    ``ln`` is a second edge weight carried along (metres): every time below comes with the
+    length of the same path, and of parallel edges (or chains) the fastest is kept, the
+    shortest of equally fast ones.
 
     Returns
     -------
@@ -106,6 +113,10 @@ def _reduce(indptr, indices, w):
     offset1, offset2 : float64 (n,)
         Time (s) from each anchor to the node.
     c_indptr, c_indices, c_time : the core graph in CSR form (core ids).
+    offset1_m, offset2_m : float64 (n,)
+        Length (``ln`` units) of the paths of ``offset1``, ``offset2``.
+    c_length : float64
+        Length of each core edge (of the path its time is the time of).
     """
     n = len(indptr) - 1
     m = len(indices)
@@ -152,13 +163,18 @@ def _reduce(indptr, indices, w):
     anc2 = np.full(n, -1, dtype=np.int64)
     off1 = np.zeros(n)
     off2 = np.zeros(n)
+    off1m = np.zeros(n)
+    off2m = np.zeros(n)
     eu = np.empty(m, dtype=np.int64)
     ev = np.empty(m, dtype=np.int64)
     ew = np.empty(m)
+    el = np.empty(m)
     ne = 0
     chain = np.empty(n, dtype=np.int64)
     fwd = np.empty(n)
     bwd = np.empty(n)
+    fwdm = np.empty(n)
+    bwdm = np.empty(n)
     for phase in range(2):
         for a in range(n):
             if phase == 1 and alive[a] and not kept[a] and not visited[a]:
@@ -173,11 +189,12 @@ def _reduce(indptr, indices, w):
                 prev = a
                 cur = y
                 nc = 0
-                f = _edge_time(indptr, indices, w, a, y)
+                f, fl = _edge_time_length(indptr, indices, w, ln, a, y)
                 while True:
                     visited[cur] = True
                     chain[nc] = cur
                     fwd[nc] = f
+                    fwdm[nc] = fl
                     nc += 1
                     nxt = -1
                     for k in range(uptr[cur], uptr[cur + 1]):
@@ -185,38 +202,50 @@ def _reduce(indptr, indices, w):
                         if alive[z] and z != prev:
                             nxt = z
                             break
-                    f = f + _edge_time(indptr, indices, w, cur, nxt)
+                    et, etl = _edge_time_length(indptr, indices, w, ln, cur, nxt)
+                    f = f + et
+                    fl = fl + etl
                     prev = cur
                     cur = nxt
                     if kept[cur]:
                         break
                 b = cur
-                g = _edge_time(indptr, indices, w, b, chain[nc - 1])
+                g, gl = _edge_time_length(indptr, indices, w, ln, b, chain[nc - 1])
                 for i in range(nc - 1, -1, -1):
                     bwd[i] = g
+                    bwdm[i] = gl
                     if i > 0:
-                        g = g + _edge_time(indptr, indices, w, chain[i], chain[i - 1])
-                g = g + _edge_time(indptr, indices, w, chain[0], a)
+                        et, etl = _edge_time_length(indptr, indices, w, ln, chain[i], chain[i - 1])
+                        g = g + et
+                        gl = gl + etl
+                et, etl = _edge_time_length(indptr, indices, w, ln, chain[0], a)
+                g = g + et
+                gl = gl + etl
                 for i in range(nc):
                     x = chain[i]
                     if fwd[i] < np.inf:
                         anc1[x] = a
                         off1[x] = fwd[i]
+                        off1m[x] = fwdm[i]
                         if bwd[i] < np.inf:
                             anc2[x] = b
                             off2[x] = bwd[i]
+                            off2m[x] = bwdm[i]
                     elif bwd[i] < np.inf:
                         anc1[x] = b
                         off1[x] = bwd[i]
+                        off1m[x] = bwdm[i]
                 if a != b and f < np.inf:
                     eu[ne] = a
                     ev[ne] = b
                     ew[ne] = f
+                    el[ne] = fl
                     ne += 1
                 if a != b and g < np.inf:
                     eu[ne] = b
                     ev[ne] = a
                     ew[ne] = g
+                    el[ne] = gl
                     ne += 1
     for u in range(n):
         if kept[u]:
@@ -226,24 +255,28 @@ def _reduce(indptr, indices, w):
                     eu[ne] = u
                     ev[ne] = v
                     ew[ne] = w[e]
+                    el[ne] = ln[e]
                     ne += 1
     # dead-end trees, top-down: a node's anchors are its parent's, plus the edge down
     for i in range(no - 1, -1, -1):
         x = order[i]
         p = parent[x]
-        wp = _edge_time(indptr, indices, w, p, x)
+        wp, wpl = _edge_time_length(indptr, indices, w, ln, p, x)
         if wp == np.inf:
             continue
         if kept[p]:
             anc1[x] = p
             off1[x] = wp
+            off1m[x] = wpl
         else:
             if anc1[p] >= 0:
                 anc1[x] = anc1[p]
                 off1[x] = off1[p] + wp
+                off1m[x] = off1m[p] + wpl
             if anc2[p] >= 0:
                 anc2[x] = anc2[p]
                 off2[x] = off2[p] + wp
+                off2m[x] = off2m[p] + wpl
     # core ids in node order (keeps the graph's Hilbert order)
     core_of = np.full(n, -1, dtype=_I32)
     nk = 0
@@ -257,12 +290,13 @@ def _reduce(indptr, indices, w):
         if kept[x]:
             a1[x] = core_of[x]
             off1[x] = 0.0
+            off1m[x] = 0.0
         else:
             if anc1[x] >= 0:
                 a1[x] = core_of[anc1[x]]
             if anc2[x] >= 0:
                 a2[x] = core_of[anc2[x]]
-    # core CSR, the fastest of parallel edges
+    # core CSR, the fastest of parallel edges (the shortest of equally fast ones)
     key = np.empty(ne, dtype=np.int64)
     for i in range(ne):
         key[i] = np.int64(core_of[eu[i]]) * nk + core_of[ev[i]]
@@ -270,6 +304,7 @@ def _reduce(indptr, indices, w):
     c_ptr = np.zeros(nk + 1, dtype=_I32)
     c_idx = np.empty(ne, dtype=_I32)
     c_w = np.empty(ne)
+    c_l = np.empty(ne)
     k = -1
     last = np.int64(-1)
     for i in range(ne):
@@ -279,12 +314,22 @@ def _reduce(indptr, indices, w):
             last = key[j]
             c_idx[k] = core_of[ev[j]]
             c_w[k] = ew[j]
+            c_l[k] = el[j]
             c_ptr[core_of[eu[j]] + 1] += 1
-        elif ew[j] < c_w[k]:
+        elif ew[j] < c_w[k] or (ew[j] == c_w[k] and el[j] < c_l[k]):
             c_w[k] = ew[j]
+            c_l[k] = el[j]
     for i in range(nk):
         c_ptr[i + 1] += c_ptr[i]
-    return core_of, a1, off1, a2, off2, c_ptr, c_idx[: k + 1].copy(), c_w[: k + 1].copy()
+    return (core_of, a1, off1, a2, off2, c_ptr, c_idx[: k + 1].copy(), c_w[: k + 1].copy(),
+            off1m, off2m, c_l[: k + 1].copy())
+
+
+@njit(cache=True)
+def _reduce(indptr, indices, w):
+    """:func:`_reduce_tl` without lengths: its first eight outputs."""
+    r = _reduce_tl(indptr, indices, w, np.zeros(len(w)))
+    return r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
 
 
 # ---------------------------------------------------------------------------------------------

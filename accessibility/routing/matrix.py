@@ -1,0 +1,318 @@
+"""Many-to-many seconds and metres between places, by the strategy that wins for the size.
+
+Strategies (:data:`STRATEGIES`):
+
+``"dijkstra"``
+    One search per origin on the reduced core, stopping once every destination is settled; no
+    preparation. Seconds only: the bucket-queue kernel of :func:`accessibility.routing.place_matrix`;
+    with metres: a heap search on (seconds, metres) labels.
+``"ch"``
+    Bucket many-to-many on a :class:`~accessibility.routing.ch.ContractionHierarchy`: a backward
+    upward search from every destination fills buckets, a forward upward search from every
+    origin scans them.
+``"phast"``
+    Restricted PHAST on the hierarchy: an upward search from every origin, then one sweep over
+    the nodes above the destinations, in decreasing rank.
+``"auto"``
+    ``"dijkstra"`` when no hierarchy is given or kept on the graph (building one, 6 s on PACA,
+    costs more than one matrix of up to ~1,000 places), else ``"ch"``: on PACA it was as fast
+    as restricted PHAST or faster (up to 3.8x) from 10 to 3,000 places, and within noise of it at
+    10,000 (``benchmarks/bench_matrix.py``, see ``benchmarks/README.md``).
+
+Every strategy returns the same seconds (fastest paths, access legs included, up to floating-point
+rounding) and, with ``metres=True``, the length of the shortest of the fastest paths.
+Unreachable pairs, pairs beyond the cutoff and places that did not snap are ``inf`` in both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..graph import Graph
+from .ch import ContractionHierarchy, _check_pair
+from .snap import Snapped
+
+__all__ = ["STRATEGIES", "SERIAL_BELOW", "MatrixQuery", "travel_matrix", "node_matrix",
+           "choose_strategy", "add_same_stretch"]
+
+#: The strategies of :func:`travel_matrix`.
+STRATEGIES = ("auto", "dijkstra", "ch", "phast")
+#: Fewer sources (rows) or targets (backward searches) than this run on one thread: a parallel
+#: region costs more than such work on a loaded 2-core machine (measured, see the README).
+SERIAL_BELOW = 128
+
+
+def _threads() -> int:
+    from numba import get_num_threads
+
+    return get_num_threads()
+
+
+def choose_strategy(
+    n_origins: int, n_destinations: int, *, has_hierarchy: bool, strategy: str = "auto"
+) -> str:
+    """The strategy ``"auto"`` resolves to (others are returned as given, once checked).
+
+    The sizes are arguments so that the rule may depend on them; today it does not: with a
+    hierarchy, ``"ch"`` won or tied at every size measured (10 to 10,000 places on PACA; restricted
+    PHAST may win beyond, not measured).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown strategy.
+    """
+    if strategy not in STRATEGIES:
+        raise InvalidParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if strategy != "auto":
+        return strategy
+    return "ch" if has_hierarchy else "dijkstra"
+
+
+def _reduction_tl(graph: Graph) -> tuple:
+    """The reduced core with lengths (see ``_kernels._reduce_tl``), kept on the graph."""
+    from . import _kernels
+
+    red = graph._cache.get("reduction_tl")
+    if red is None:
+        red = _kernels._reduce_tl(graph.indptr, graph.indices, graph.time_s, graph.length_m)
+        graph._cache["reduction_tl"] = red
+    return red
+
+
+class MatrixQuery:
+    """Destinations prepared once for a strategy, then rows for any block of origins.
+
+    RoutingKit-style reusable query: the preparation (buckets, or the restricted sweep of
+    PHAST) depends on the destinations only, so a large matrix can be computed block by block of
+    origins (e.g. streamed to disk) without redoing it.
+
+    Parameters
+    ----------
+    graph : Graph
+    tgt_ptr, tgt_nodes, tgt_time_s, tgt_length_m : np.ndarray
+        Destination ``j`` is reached from node ``tgt_nodes[k]`` after ``tgt_time_s[k]`` seconds
+        and ``tgt_length_m[k]`` metres, ``k`` in ``tgt_ptr[j]:tgt_ptr[j+1]`` (no entry: never).
+    strategy : {"dijkstra", "ch", "phast"}
+    hierarchy : ContractionHierarchy, optional
+        Needed by ``"ch"`` and ``"phast"``.
+    cutoff : float
+        Seconds; larger times are ``inf``.
+    stall : bool, default True
+        Stall-on-demand in the upward searches of ``"ch"``.
+    """
+
+    def __init__(self, graph: Graph, tgt_ptr, tgt_nodes, tgt_time_s, tgt_length_m, *,
+                 strategy: str, hierarchy: ContractionHierarchy | None, cutoff: float,
+                 stall: bool = True) -> None:
+        from . import _ch
+
+        if strategy not in ("dijkstra", "ch", "phast"):
+            raise InvalidParameterError(f"strategy must be dijkstra, ch or phast here, got {strategy!r}")
+        if strategy != "dijkstra":
+            if hierarchy is None:
+                raise InvalidParameterError(f"strategy {strategy!r} needs a contraction hierarchy")
+            _check_pair(graph, hierarchy)
+        self.graph = graph
+        self.strategy = strategy
+        self.ch = hierarchy
+        self.cutoff = float(cutoff)
+        self.stall = bool(stall)
+        i64, f64 = np.int64, np.float64
+        self.tgt = (np.asarray(tgt_ptr, dtype=i64), np.asarray(tgt_nodes, dtype=i64),
+                    np.asarray(tgt_time_s, dtype=f64), np.asarray(tgt_length_m, dtype=f64))
+        self.n_targets = len(self.tgt[0]) - 1
+        n = graph.n_nodes
+        if strategy == "dijkstra":
+            red = _reduction_tl(graph)
+            core_of, a1, o1, a2, o2, *_ = red
+            o1m, o2m = red[8], red[9]
+            self._anchors = (core_of, a1, o1, o1m, a2, o2, o2m)
+        else:
+            ch = hierarchy
+            self._anchors = ch.anchors()
+        node_rank, a1, o1, o1m, a2, o2, o2m = self._anchors
+        self._tn = _ch._node_targets(n, *self.tgt, node_rank)
+        self._ts = _ch._target_seeds(a1, o1, o1m, a2, o2, o2m, *self.tgt)
+        if strategy == "ch":
+            ch = hierarchy
+            ts_ptr, ts_node, ts_t, ts_l = self._ts
+            threads = _threads() if self.n_targets >= SERIAL_BELOW else 1
+            cap = max(1024, 512 * (-(-self.n_targets // max(1, threads))))
+            while True:
+                bn, bt, bl, start, count, used = _ch.backward_spaces(
+                    ch.up(), ch.down(), self._ts, self.cutoff, self.stall, cap, threads)
+                if used.max(initial=0) <= cap:
+                    break
+                cap = int(used.max())
+            self._buckets = _ch._bucket_csr(ch.n_core, bn, bt, bl, start, count)
+            self.bucket_entries = int(len(self._buckets[1]))
+        elif strategy == "phast":
+            ch = hierarchy
+            ts_ptr, ts_node, ts_t, ts_l = self._ts
+            sel, loc, r_ptr, r_src, r_t, r_l = _ch.rphast_select(*ch.down(), ts_node.astype(i64))
+            self._sweep = (sel, loc, r_ptr, r_src, r_t, r_l)
+            self._ts_loc = (ts_ptr, loc[ts_node], ts_t, ts_l)
+            self.swept_nodes = int(len(sel))
+        else:
+            ch_ptr, c_idx, c_t, c_l = red[5], red[6], red[7], red[10]
+            self._core = (ch_ptr.astype(i64), c_idx, c_t, c_l)
+
+    def rows(self, src_ptr, src_nodes, src_time_s, src_length_m, *, metres: bool = True
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Seconds (and metres) from each origin of a block to every destination.
+
+        Origin ``i`` leaves from ``src_nodes[k]`` after ``src_time_s[k]`` seconds and
+        ``src_length_m[k]`` metres, ``k`` in ``src_ptr[i]:src_ptr[i+1]``.
+
+        Returns
+        -------
+        seconds : np.ndarray of float64, shape (n_origins, n_destinations)
+        metres : np.ndarray of float64, same shape, or None when ``metres`` is False
+        """
+        from . import _ch, _kernels
+
+        g = self.graph
+        i64, f64 = np.int64, np.float64
+        sp = np.asarray(src_ptr, dtype=i64)
+        sn = np.asarray(src_nodes, dtype=i64)
+        st = np.asarray(src_time_s, dtype=f64)
+        sl = np.asarray(src_length_m, dtype=f64)
+        ns = len(sp) - 1
+        if self.strategy == "dijkstra" and not metres:
+            tp, tn, tt, _ = self.tgt
+            return _kernels.matrix(g.indptr, g.indices, g.time_s, sp, sn, st, tp, tn, tt,
+                                   self.cutoff), None
+        out_t = np.full((ns, self.n_targets), np.inf)
+        out_l = np.full((ns, self.n_targets), np.inf) if metres else np.empty((0, 0))
+        base = (g.indptr, g.indices, g.time_s, g.length_m)
+        threads = _threads() if ns >= SERIAL_BELOW else 1
+        src = (sp, sn, st, sl, self.cutoff)
+        if self.strategy == "ch":
+            ch = self.ch
+            args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._buckets, *self._tn, *src,
+                    self.stall, out_t, out_l, metres)
+        elif self.strategy == "phast":
+            ch = self.ch
+            args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._sweep, *self._ts_loc,
+                    *self._tn, *src, out_t, out_l, metres)
+        else:
+            args = (*base, *self._anchors, *self._core, *self._tn, *self._ts, *src, out_t, out_l,
+                    metres)
+        _ch.run_rows(self.strategy, ns, threads, *args)
+        return out_t, (out_l if metres else None)
+
+
+def _resolve(graph: Graph, n_o: int, n_d: int, strategy: str,
+             hierarchy: ContractionHierarchy | None) -> tuple[str, ContractionHierarchy | None]:
+    if hierarchy is None:
+        for key, value in graph._cache.items():
+            if isinstance(key, tuple) and key and key[0] == "ch":
+                hierarchy = value
+                break
+    s = choose_strategy(n_o, n_d, has_hierarchy=hierarchy is not None, strategy=strategy)
+    if s in ("ch", "phast") and hierarchy is None:
+        from .ch import hierarchy as get_hierarchy
+
+        hierarchy = get_hierarchy(graph)
+    return s, hierarchy
+
+
+def travel_matrix(
+    graph: Graph,
+    origins: Snapped,
+    destinations: Snapped,
+    *,
+    strategy: str = "auto",
+    hierarchy: ContractionHierarchy | None = None,
+    cutoff_s: float | None = None,
+    metres: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Seconds and metres from every origin to every destination, parallel over origins.
+
+    Equal to :func:`accessibility.routing.place_matrix` in seconds, whatever the strategy.
+
+    Parameters
+    ----------
+    graph : Graph
+    origins, destinations : Snapped
+        Places snapped onto ``graph`` (:func:`~accessibility.routing.snap.snap_points`).
+    strategy : {"auto", "dijkstra", "ch", "phast"}, default "auto"
+        See the module docstring. ``"ch"`` and ``"phast"`` build the hierarchy when none is given
+        nor kept on the graph (:func:`accessibility.routing.ch.hierarchy`).
+    hierarchy : ContractionHierarchy, optional
+        Built from ``graph`` (:func:`~accessibility.routing.ch.build_ch` or
+        :func:`~accessibility.routing.ch.load_ch`).
+    cutoff_s : float, optional
+        Larger times (seconds) are ``inf``.
+    metres : bool, default True
+        Also return the length of each fastest path (the shortest of equally fast ones).
+
+    Returns
+    -------
+    seconds : np.ndarray of float64, shape (len(origins), len(destinations))
+        Access legs included; ``inf`` when unreachable, beyond the cutoff, or for a place that
+        did not snap.
+    metres : np.ndarray of float64 (same shape) or None
+        Road metres plus both access legs; ``inf`` where ``seconds`` is.
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown strategy, negative cutoff, or a hierarchy of another graph.
+    """
+    from .dijkstra import _cutoff
+
+    cut = _cutoff(cutoff_s)
+    s, ch = _resolve(graph, len(origins), len(destinations), strategy, hierarchy)
+    q = MatrixQuery(graph, destinations.in_ptr, destinations.in_node, destinations.in_time_s,
+                    destinations.in_length_m, strategy=s, hierarchy=ch, cutoff=cut)
+    out_t, out_l = q.rows(origins.out_ptr, origins.out_node, origins.out_time_s,
+                          origins.out_length_m, metres=metres)
+    add_same_stretch(out_t, out_l, origins, destinations, cut)
+    return out_t, out_l
+
+
+def add_same_stretch(out_t: np.ndarray, out_l: np.ndarray | None, origins: Snapped,
+                     destinations: Snapped, cutoff: float) -> None:
+    """Merge, in place, the trips along one contracted stretch (they pass no graph node, so no
+    search sees them): a better time wins, and an equal time with fewer metres."""
+    from .points import _same_chain
+
+    ia, ib, t, m = _same_chain(origins, destinations)
+    for i, j, ti, mi in zip(ia, ib, t, m):
+        shorter = out_l is not None and ti == out_t[i, j] and mi < out_l[i, j]
+        if ti <= cutoff and (ti < out_t[i, j] or shorter):
+            out_t[i, j] = ti
+            if out_l is not None:
+                out_l[i, j] = mi
+
+
+def node_matrix(
+    graph: Graph,
+    sources,
+    targets,
+    *,
+    strategy: str = "auto",
+    hierarchy: ContractionHierarchy | None = None,
+    cutoff_s: float | None = None,
+    metres: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`travel_matrix` between graph nodes (ids ``0 <= id < graph.n_nodes``).
+
+    Raises
+    ------
+    InvalidParameterError
+        Bad node id, unknown strategy, negative cutoff, or a hierarchy of another graph.
+    """
+    from .dijkstra import _cutoff, _node_ids
+
+    src = _node_ids(graph, sources, "sources")
+    tgt = _node_ids(graph, targets, "targets")
+    cut = _cutoff(cutoff_s)
+    s, ch = _resolve(graph, len(src), len(tgt), strategy, hierarchy)
+    q = MatrixQuery(graph, np.arange(len(tgt) + 1), tgt, np.zeros(len(tgt)), np.zeros(len(tgt)),
+                    strategy=s, hierarchy=ch, cutoff=cut)
+    return q.rows(np.arange(len(src) + 1), src, np.zeros(len(src)), np.zeros(len(src)),
+                  metres=metres)
