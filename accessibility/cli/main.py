@@ -14,6 +14,7 @@ _COMMANDS = {
     "route": ("accessibility.cli.route", "route"),
     "compute": ("accessibility.cli.compute", "compute"),
     "data": ("accessibility.cli.data", "data"),
+    "isochrones": ("accessibility.cli.isochrones", "isochrones"),
 }
 
 
