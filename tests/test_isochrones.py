@@ -245,12 +245,16 @@ def test_raster_equals_an_independent_reference(embedded_graph, two_sites, surfa
     assert np.isfinite(got).sum() > 200 and np.isnan(got).sum() > 200
 
 
-def test_grouped_surface_is_the_mean_of_its_groups(embedded_graph):
+def test_grouped_surface_is_the_mean_of_its_groups(embedded_graph, monkeypatch):
     g = embedded_graph
     pts = [(6.2356, 44.0925, "a"), (6.0790, 44.5596, "b"), (5.9333, 44.1983, "c"), (6.6505, 44.3859, "d")]
     sites = points_places(g, pts)
     groups = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]], dtype=bool)
     s = travel_time_surface(g, sites, groups=groups, resolution_m=400)
+    from accessibility.isochrones import surface as surface_module
+
+    monkeypatch.setattr(surface_module, "_GROUPS_PER_CHUNK", 2)  # groups in two blocks: the same
+    np.testing.assert_array_equal(travel_time_surface(g, sites, groups=groups, grid=s.grid).minutes, s.minutes)
     parts = [travel_time_surface(g, sites, groups=groups[:, [k]], grid=s.grid).minutes for k in range(3)]
     np.testing.assert_allclose(s.minutes, np.mean(parts, axis=0), rtol=1e-5, atol=1e-4, equal_nan=True)
     rows, cols = _sample_cells(s, 300, seed=2)
@@ -426,3 +430,26 @@ def test_cli_tier_is_the_mean_over_the_gamme(tmp_path, cache_dir):
     assert r.exit_code == 0, r.output
     meta = json.loads((out / "run.json").read_text())
     assert meta["counts"]["equipments"] >= 20 and "mean over" in r.output
+
+
+@pytest.mark.slow
+def test_gamme_surface_at_the_commune_centres_is_access_compute(embedded_graph):
+    """The raster counterpart of ``access compute``'s mean: at every commune centre of 05, the
+    gamme's mean by the raster's rule is never above compute's (the centre's nearest road vertex
+    is one of the raster's candidates), and equal for most communes."""
+    from accessibility.communes import load_code_changes, load_communes
+    from accessibility.isochrones import gamme_servers
+    from accessibility.services import load_bpe, load_gammes
+    from accessibility.zones import compute_access
+
+    g = embedded_graph
+    com, gam = load_communes(), load_gammes()
+    bpe = load_bpe(code_changes=load_code_changes())
+    acc = compute_access(g, com, bpe, gam, departements="05", tiers=["proximite"], methods=["mean"]).access
+    servers, present, equipment, _ = gamme_servers(g, com, bpe, gam, "proximite", departements=("05",))
+    centres = com.set_index("code").loc[acc["code"]]
+    raster_rule = point_times(g, servers, centres["lon"], centres["lat"], groups=present) / 60
+    diff = raster_rule - acc["minutes"].to_numpy(float)
+    assert np.isfinite(diff).all() and len(diff) == 162
+    assert diff.max() <= LEG_TOLERANCE_S / 60
+    assert np.median(np.abs(diff)) < 0.1 and np.mean(np.abs(diff) < 1 / 60) > 0.3

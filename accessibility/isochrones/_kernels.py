@@ -108,7 +108,37 @@ _BLOCK = 256
 
 
 @njit(cache=True, parallel=True)
-def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx, cy, ct,
+def cell_minima(cell_ptr, ct):
+    """Per grid cell of the index and group, the smallest vertex time (``inf`` for an empty
+    cell): a lower bound that lets :func:`cell_times` skip whole cells."""
+    n_cells = len(cell_ptr) - 1
+    m = ct.shape[1]
+    out = np.full((n_cells, m), np.inf)
+    for c in prange(n_cells):
+        for j in range(cell_ptr[c], cell_ptr[c + 1]):
+            for k in range(m):
+                if ct[j, k] < out[c, k]:
+                    out[c, k] = ct[j, k]
+    return out
+
+
+@njit(cache=True, inline="always")
+def _scan(j0, j1, px, py, r2, inv_speed, cx, cy, ct, best):
+    m = ct.shape[1]
+    for j in range(j0, j1):
+        dx = cx[j] - px
+        dy = cy[j] - py
+        d2 = dx * dx + dy * dy
+        if d2 <= r2:
+            leg = np.sqrt(d2) * inv_speed
+            for k in range(m):
+                t = ct[j, k] + leg
+                if t < best[k]:
+                    best[k] = t
+
+
+@njit(cache=True, parallel=True)
+def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx, cy, ct, cmin,
                sx0, sy0, scell, sncol, snrow, s_ptr, s_idx, spx, spy, s_groups, out):
     """For each query point, per group, the best over road vertices within ``radius`` of
     ``time + distance * inv_speed`` and over the group's sites within ``radius`` of
@@ -116,10 +146,12 @@ def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx
 
     Coordinates are metres in the snapping index's projection. The vertex grid is the index's
     (``x0, y0, cell, ncol, nrow, cell_ptr``) with the vertices' coordinates ``cx, cy`` and times
-    ``ct`` (rows: groups as columns) already in the index's cell order, so each cell's vertices
-    are read contiguously; the site grid is a small one of the same form (``s_idx`` points into
-    ``spx, spy, s_groups``). ``inf`` when a group has nothing within reach (and the sum is then
-    ``inf``).
+    ``ct`` (groups as columns) already in the index's cell order, so each cell's vertices are
+    read contiguously; ``cmin`` (:func:`cell_minima`) bounds each cell's times from below, so a
+    cell that cannot improve any group (its smallest time plus the distance to its box) is
+    skipped — exact, the point's own cell being read first. The site grid is a small one of the
+    same form (``s_idx`` points into ``spx, spy, s_groups``). ``inf`` when a group has nothing
+    within reach (and the sum is then ``inf``).
     """
     n = len(qx)
     m = ct.shape[1]
@@ -133,21 +165,7 @@ def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx
                 best[k] = np.inf
             px = qx[i]
             py = qy[i]
-            c0, c1 = _span(px, radius, x0, cell, ncol)
-            r0, r1 = _span(py, radius, y0, cell, nrow)
-            if c0 > c1:
-                r1 = r0 - 1  # left or right of the index: nothing to scan
-            for row in range(r0, r1 + 1):
-                for j in range(cell_ptr[row * ncol + c0], cell_ptr[row * ncol + c1 + 1]):
-                    dx = cx[j] - px
-                    dy = cy[j] - py
-                    d2 = dx * dx + dy * dy
-                    if d2 <= r2:
-                        leg = np.sqrt(d2) * inv_speed
-                        for k in range(m):
-                            t = ct[j, k] + leg
-                            if t < best[k]:
-                                best[k] = t
+            # straight to a site first (the smallest legs: good bounds for the pruning)
             if n_sites > 0:
                 c0, c1 = _span(px, radius, sx0, scell, sncol)
                 r0, r1 = _span(py, radius, sy0, scell, snrow)
@@ -164,6 +182,36 @@ def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx
                             for k in range(m):
                                 if s_groups[p, k] and leg < best[k]:
                                     best[k] = leg
+            c0, c1 = _span(px, radius, x0, cell, ncol)
+            r0, r1 = _span(py, radius, y0, cell, nrow)
+            if c0 > c1:
+                r1 = r0 - 1  # left or right of the index: nothing to scan
+            hcol = np.int64(np.floor((px - x0) / cell))
+            hrow = np.int64(np.floor((py - y0) / cell))
+            home = -1
+            if 0 <= hcol < ncol and 0 <= hrow < nrow:
+                home = hrow * ncol + hcol
+                _scan(cell_ptr[home], cell_ptr[home + 1], px, py, r2, inv_speed, cx, cy, ct, best)
+            for row in range(r0, r1 + 1):
+                by0 = y0 + row * cell
+                dy = max(by0 - py, 0.0, py - by0 - cell)
+                for col in range(c0, c1 + 1):
+                    c = row * ncol + col
+                    if c == home or cell_ptr[c] == cell_ptr[c + 1]:
+                        continue
+                    bx0 = x0 + col * cell
+                    dx = max(bx0 - px, 0.0, px - bx0 - cell)
+                    lb2 = dx * dx + dy * dy
+                    if lb2 > r2:
+                        continue
+                    lb = np.sqrt(lb2) * inv_speed
+                    useful = False
+                    for k in range(m):
+                        if cmin[c, k] + lb < best[k]:
+                            useful = True
+                            break
+                    if useful:
+                        _scan(cell_ptr[c], cell_ptr[c + 1], px, py, r2, inv_speed, cx, cy, ct, best)
             acc = 0.0
             for k in range(m):
                 acc += best[k]

@@ -359,9 +359,10 @@ class _Reach:
         sx0, sy0, scell, sncol, snrow, sptr, sidx = self.sgrid
         sg = np.ascontiguousarray(self.groups[self.site_rows][:, cols])
         ct = np.ascontiguousarray(vt[i.cell_vert])
+        cmin = _kernels.cell_minima(i.cell_ptr, ct)
         _kernels.cell_times(
             qx, qy, self.radius, self.inv_speed, i.x0, i.y0, i.cell_m, i.ncol, i.nrow, i.cell_ptr,
-            self.cell_xy[0], self.cell_xy[1], ct, sx0, sy0, scell, sncol, snrow, sptr, sidx,
+            self.cell_xy[0], self.cell_xy[1], ct, cmin, sx0, sy0, scell, sncol, snrow, sptr, sidx,
             self.site_xy[0], self.site_xy[1], sg, out,
         )
 
