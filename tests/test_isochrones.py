@@ -453,3 +453,11 @@ def test_gamme_surface_at_the_commune_centres_is_access_compute(embedded_graph):
     assert np.isfinite(diff).all() and len(diff) == 162
     assert diff.max() <= LEG_TOLERANCE_S / 60
     assert np.median(np.abs(diff)) < 0.1 and np.mean(np.abs(diff) < 1 / 60) > 0.3
+
+
+def test_areas_are_on_the_ground_whatever_the_projection(embedded_graph, two_sites):
+    """Web Mercator stretches areas 1.93 times at 44° N: the isochrone's area in km² must not."""
+    l93 = contours(travel_time_surface(embedded_graph, two_sites, max_minutes=20, resolution_m=200), [20])
+    merc = contours(travel_time_surface(embedded_graph, two_sites, max_minutes=20, resolution_m=280, crs="EPSG:3857"), [20])
+    assert merc.geometry.area[0] / 1e6 > 1.8 * merc["area_km2"][0]  # the planar area is stretched
+    assert merc["area_km2"][0] == pytest.approx(l93["area_km2"][0], rel=0.03)

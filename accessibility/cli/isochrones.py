@@ -37,7 +37,7 @@ def _points(value):
 
 
 def _minutes(value):
-    from ..isochrones.contours import check_minutes
+    from ..isochrones.polygons import check_minutes
 
     return check_minutes(value)
 
@@ -181,7 +181,7 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
     area-weighted estimate)."""
     from ..communes import load_code_changes, load_commune_polygons, load_communes
     from ..errors import NoCommuneError
-    from ..isochrones.contours import load_population_points
+    from ..isochrones.polygons import load_population_points
     from ..isochrones.sources import load_service_table, parse_bpe_source
     from ..services import load_bpe, load_gammes
 

@@ -7,7 +7,7 @@ site, and the isochrone polygons at chosen minutes, with their area and populati
 - :mod:`.grid` — the grid (:class:`Grid`), metric CRS checks;
 - :mod:`.surface` — the raster (:func:`travel_time_surface`, :func:`gamme_surface`,
   :class:`Surface`), the off-road rule and its constant :data:`OFFROAD_MAX_DISTANCE_M`;
-- :mod:`.contours` — isochrone polygons (:func:`contours`) and populations inside them;
+- :mod:`.polygons` — isochrone polygons (:func:`contours`) and populations inside them;
 - :mod:`.raster` — the Cloud-Optimised GeoTIFF (:func:`write_geotiff`);
 - :mod:`.sources` — the sites: points, service sources, the servers of a gamme;
 - :mod:`.plot` — the map;
@@ -24,7 +24,7 @@ Example::
     r.contours                          # GeoDataFrame: minutes, area_km2, population, geometry
 """
 
-from .contours import (
+from .polygons import (
     CellPopulation,
     check_minutes,
     contours,

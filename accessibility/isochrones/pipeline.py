@@ -22,7 +22,7 @@ from ..graph import Graph
 from ..places import OUTSIDE, Places
 from ..runs import Run
 from ..settings import CONNECTOR_SPEED_KMH
-from .contours import AREA_WEIGHTED, CellPopulation, check_minutes, contours, population_from_communes, population_from_points
+from .polygons import AREA_WEIGHTED, CellPopulation, check_minutes, contours, population_from_communes, population_from_points
 from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, check_crs, check_resolution
 from .surface import DIRECTION, OFFROAD_MAX_DISTANCE_M, Surface, travel_time_surface
 
@@ -47,7 +47,7 @@ class IsochroneResult:
         The raster: ``surface.minutes`` (float32, NaN nodata), ``surface.transform``,
         ``surface.crs``.
     contours : geopandas.GeoDataFrame
-        One row per threshold (see :func:`accessibility.isochrones.contours.contours`).
+        One row per threshold (see :func:`accessibility.isochrones.polygons.contours`).
     minutes : tuple of float
         The thresholds.
     title : str
@@ -169,7 +169,7 @@ def compute_isochrones(
     run: Run | None = None,
 ) -> IsochroneResult:
     """The surface and the isochrones of ``sites`` (see :func:`travel_time_surface` and
-    :func:`accessibility.isochrones.contours.contours`).
+    :func:`accessibility.isochrones.polygons.contours`).
 
     Parameters
     ----------
@@ -182,7 +182,7 @@ def compute_isochrones(
     departements : sequence of str
         Recorded (and drawn) as the study area's départements.
     population_points : pandas.DataFrame, optional
-        ``lon, lat, population`` (:func:`~accessibility.isochrones.contours.load_population_points`):
+        ``lon, lat, population`` (:func:`~accessibility.isochrones.polygons.load_population_points`):
         exact populations inside the isochrones.
     polygons : geopandas.GeoDataFrame, optional
         Commune polygons; with ``populations`` (inhabitants per code), area-weighted populations

@@ -72,7 +72,7 @@ def draw_isochrones(
     ----------
     surface : Surface
     contours : geopandas.GeoDataFrame
-        From :func:`accessibility.isochrones.contours.contours`.
+        From :func:`accessibility.isochrones.polygons.contours`.
     path : path
         PNG to write.
     minutes : sequence of float

@@ -68,10 +68,6 @@ DIRECTION = "from each cell to the nearest site (as access compute: from the com
 #: 850,000 road vertices are 54 MB on the embedded extract.
 _GROUPS_PER_CHUNK = 8
 
-#: Cells between the control points where cell centres are projected exactly into the snapping
-#: index's projection (bilinear in between): 16 cells of 200 m, an error below a centimetre.
-_LATTICE_STEP = 16
-
 
 @dataclass(frozen=True, eq=False)
 class Surface:
@@ -329,29 +325,9 @@ class _Reach:
         return np.ascontiguousarray(qx), np.ascontiguousarray(qy)
 
     def project_cells(self, grid: Grid, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cell centres in the index's projection: exact on a lattice of control cells every
-        :data:`_LATTICE_STEP` cells, bilinear in between (the map from the grid's CRS to the
-        index's is smooth: the error is below a centimetre, see the tests)."""
-        k = _LATTICE_STEP
-        lr = np.unique(np.r_[np.arange(0, grid.height, k), grid.height - 1])
-        lc = np.unique(np.r_[np.arange(0, grid.width, k), grid.width - 1])
-        if len(rows) < 4 * len(lr) * len(lc) or len(lr) < 2 or len(lc) < 2:
-            return self.project(*grid.to_wgs84(*grid.centres(rows, cols)))
-        rr, cc = np.meshgrid(lr, lc, indexing="ij")
-        px, py = self.project(*grid.to_wgs84(*grid.centres(rr.ravel(), cc.ravel())))
-        px = px.reshape(rr.shape)
-        py = py.reshape(rr.shape)
-        i = np.clip(np.searchsorted(lr, rows, side="right") - 1, 0, len(lr) - 2)
-        j = np.clip(np.searchsorted(lc, cols, side="right") - 1, 0, len(lc) - 2)
-        fr = (rows - lr[i]) / (lr[i + 1] - lr[i])
-        fc = (cols - lc[j]) / (lc[j + 1] - lc[j])
-
-        def interp(a):
-            top = a[i, j] * (1 - fc) + a[i, j + 1] * fc
-            bottom = a[i + 1, j] * (1 - fc) + a[i + 1, j + 1] * fc
-            return np.ascontiguousarray(top * (1 - fr) + bottom * fr)
-
-        return interp(px), interp(py)
+        """Cell centres in the index's projection (:meth:`Grid.interpolate`: exact on control
+        cells, bilinear between them; below a centimetre of error, see the tests)."""
+        return grid.interpolate(rows, cols, lambda x, y: self.project(*grid.to_wgs84(x, y)))
 
     def add(self, qx, qy, vt: np.ndarray, cols: slice, out: np.ndarray) -> None:
         """Add to ``out`` the sum over the groups ``cols`` of the best times at ``qx, qy``."""

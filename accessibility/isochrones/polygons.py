@@ -3,7 +3,8 @@
 The polygon of threshold ``m`` is the union of the cells whose time is at most ``m`` minutes
 (``rasterio.features.shapes`` on the classed raster, 4-connected cells, exact cell edges): it
 includes the polygons of the smaller thresholds. Each row has the threshold, the area in km²
-(on the ellipsoid, GRS80), the number of cells and, when a population layer is given, the
+(on the ellipsoid: each cell's projected area over the projection's areal scale factor at its
+centre, so that a cell of a projection that stretches areas counts for what it covers), the number of cells and, when a population layer is given, the
 population inside:
 
 - **area-weighted over commune polygons** (:func:`population_from_communes`): each commune's
@@ -201,25 +202,19 @@ def _polygons_of(mask: np.ndarray, grid: Grid):
     """The cells of ``mask`` as one (multi)polygon, valid, in the grid's CRS."""
     import shapely
     from rasterio.features import shapes
-    from shapely.geometry import shape
 
     if not mask.any():
         return shapely.MultiPolygon()
-    parts = [shape(geom) for geom, val in shapes(mask.astype(np.uint8), mask=mask, connectivity=4,
-                                                 transform=grid.transform) if val == 1]
+    parts = []
+    for geom, val in shapes(mask.astype(np.uint8), mask=mask, connectivity=4, transform=grid.transform):
+        if val != 1:
+            continue
+        rings = [shapely.linearrings(np.asarray(r, dtype=np.float64)) for r in geom["coordinates"]]
+        parts.append(shapely.polygons(rings[0], holes=rings[1:] or None))
     geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom
-
-
-def _geodesic_km2(geoms, crs: str) -> np.ndarray:
-    import geopandas as gpd
-    from pyproj import Geod
-
-    geod = Geod(ellps="GRS80")
-    ll = gpd.GeoSeries(geoms, crs=crs).to_crs("EPSG:4326")
-    return np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 if not g.is_empty else 0.0 for g in ll])
 
 
 def contours(surface: Surface, minutes, *, population: CellPopulation | None = None):
@@ -237,7 +232,7 @@ def contours(surface: Surface, minutes, *, population: CellPopulation | None = N
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per threshold, in the surface's CRS: ``minutes``, ``area_km2`` (ellipsoidal),
+        One row per threshold, in the surface's CRS: ``minutes``, ``area_km2`` (on the ellipsoid),
         ``cells``, ``population`` (rounded inhabitants, empty without a population layer),
         ``population_method``, ``geometry`` (cells within the threshold, dissolved, valid;
         empty when none).
@@ -256,18 +251,21 @@ def contours(surface: Surface, minutes, *, population: CellPopulation | None = N
     if population is not None and (not isinstance(population, CellPopulation) or population.values.shape != surface.grid.shape):
         raise InvalidParameterError("population must be a CellPopulation on the surface's grid")
     t = surface.minutes
-    geoms, cells, pops = [], [], []
-    with np.errstate(invalid="ignore"):
-        for m in mins:
-            mask = np.isfinite(t) & (t <= m)
-            geoms.append(_polygons_of(mask, surface.grid))
-            cells.append(int(mask.sum()))
-            pops.append(float(population.values[mask].sum()) if population is not None else np.nan)
+    rows, cols = np.nonzero(np.isfinite(t) & (t <= mins[-1]))
+    cell_km2 = surface.grid.cell_areas_km2(rows, cols) if len(rows) else np.zeros(0)
+    t_in = t[rows, cols]
+    geoms, cells, pops, areas = [], [], [], []
+    for m in mins:
+        mask = np.isfinite(t) & (t <= m)
+        geoms.append(_polygons_of(mask, surface.grid))
+        cells.append(int(mask.sum()))
+        areas.append(float(cell_km2[t_in <= m].sum()))
+        pops.append(float(population.values[mask].sum()) if population is not None else np.nan)
     pop_col = pd.array([pd.NA if np.isnan(p) else int(round(p)) for p in pops], dtype="Int64")
     return gpd.GeoDataFrame(
         {
             "minutes": np.asarray(mins, dtype=float),
-            "area_km2": np.round(_geodesic_km2(geoms, surface.crs), 3),
+            "area_km2": np.round(areas, 3),
             "cells": np.asarray(cells, dtype=np.int64),
             "population": pop_col,
             "population_method": [population.method if population is not None else ""] * len(mins),
