@@ -329,16 +329,40 @@ class _Reach:
         cells, bilinear between them; below a centimetre of error, see the tests)."""
         return grid.interpolate(rows, cols, lambda x, y: self.project(*grid.to_wgs84(x, y)))
 
-    def add(self, qx, qy, vt: np.ndarray, cols: slice, out: np.ndarray) -> None:
-        """Add to ``out`` the sum over the groups ``cols`` of the best times at ``qx, qy``."""
+    def block(self, qx, qy) -> tuple:
+        """The part of the index that points ``qx, qy`` can reach: the rectangle of index cells
+        covering them widened by the radius, as a small index of the same form (origin, size,
+        cell pointer) and the positions of its vertices in the index's cell order."""
         i = self.idx
+        if len(qx) == 0:
+            return (i.x0, i.y0, 1, 1, np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        c0 = max(int(np.floor((qx.min() - self.radius - i.x0) / i.cell_m)), 0)
+        c1 = min(int(np.floor((qx.max() + self.radius - i.x0) / i.cell_m)), i.ncol - 1)
+        r0 = max(int(np.floor((qy.min() - self.radius - i.y0) / i.cell_m)), 0)
+        r1 = min(int(np.floor((qy.max() + self.radius - i.y0) / i.cell_m)), i.nrow - 1)
+        if c0 > c1 or r0 > r1:
+            return (i.x0, i.y0, 1, 1, np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        rows = np.arange(r0, r1 + 1)
+        bounds = i.cell_ptr[rows[:, None] * i.ncol + np.arange(c0, c1 + 2)[None, :]]  # (nr, nc + 1)
+        starts, ends = bounds[:, 0], bounds[:, -1]
+        offset = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+        ptr = np.concatenate([(bounds[:, :-1] - starts[:, None] + offset[:, None]).ravel(), [int((ends - starts).sum())]])
+        lengths = ends - starts
+        pos = np.repeat(starts - offset, lengths) + np.arange(int(lengths.sum()))
+        return (i.x0 + c0 * i.cell_m, i.y0 + r0 * i.cell_m, c1 - c0 + 1, r1 - r0 + 1, ptr.astype(np.int64), pos)
+
+    def add(self, qx, qy, vt: np.ndarray, cols: slice, out: np.ndarray, block=None) -> None:
+        """Add to ``out`` the sum over the groups ``cols`` of the best times at ``qx, qy``
+        (``block``: :meth:`block` of these points, computed when omitted)."""
+        i = self.idx
+        bx0, by0, bncol, bnrow, bptr, pos = self.block(qx, qy) if block is None else block
         sx0, sy0, scell, sncol, snrow, sptr, sidx = self.sgrid
         sg = np.ascontiguousarray(self.groups[self.site_rows][:, cols])
-        ct = np.ascontiguousarray(vt[i.cell_vert])
-        cmin = _kernels.cell_minima(i.cell_ptr, ct)
+        ct = np.ascontiguousarray(vt[i.cell_vert[pos]])
+        cmin = _kernels.cell_minima(bptr, ct)
         _kernels.cell_times(
-            qx, qy, self.radius, self.inv_speed, i.x0, i.y0, i.cell_m, i.ncol, i.nrow, i.cell_ptr,
-            self.cell_xy[0], self.cell_xy[1], ct, cmin, sx0, sy0, scell, sncol, snrow, sptr, sidx,
+            qx, qy, self.radius, self.inv_speed, bx0, by0, i.cell_m, bncol, bnrow, bptr,
+            self.cell_xy[0][pos], self.cell_xy[1][pos], ct, cmin, sx0, sy0, scell, sncol, snrow, sptr, sidx,
             self.site_xy[0], self.site_xy[1], sg, out,
         )
 
@@ -351,12 +375,13 @@ def _mean_times(graph, sites, g, node_t, reach: _Reach, qx, qy, vt_cache=None) -
     """Mean over the groups of the best time (seconds) at projected points ``qx, qy``."""
     m = g.shape[1]
     acc = np.zeros(len(qx), dtype=np.float64)
+    block = reach.block(qx, qy)
     for cols in _chunks(m):
         if vt_cache is not None and cols == slice(0, m):
             vt = vt_cache
         else:
             vt = _vertex_times_from_nodes(graph, sites, g[:, cols], np.ascontiguousarray(node_t[:, cols]))
-        reach.add(qx, qy, vt, cols, acc)
+        reach.add(qx, qy, vt, cols, acc, block=block)
     return acc / m
 
 
