@@ -366,6 +366,15 @@ def test_populations_area_weighted_and_exact(surface):
     # an unknown population is left out and counted, never 0
     unknown = population_from_communes(g, poly, {"04070": np.nan})
     assert unknown.left_out == 1 and unknown.total == 0
+    # people live near roads: spread over the cells near a road only, the total is kept
+    near = population_from_communes(g, poly, {"04070": 1000.0}, where=surface.near_road, where_label="near a road")
+    assert near.total == pytest.approx(1000.0) and (near.values[~surface.near_road] == 0).all()
+    assert "near a road" in near.method
+    iso_near = contours(surface, [20], population=near)
+    assert iso_near["population"][0] == round(1000.0 * iso_near["cells"][0] / surface.near_road.sum())
+    # a commune half outside the grid: its cells beyond the edge count in proportion of its area
+    half = gpd.GeoDataFrame({"code": ["04070"]}, geometry=[box(x0, y0, x1 + (x1 - x0), y1)], crs=g.crs)
+    assert population_from_communes(g, half, {"04070": 1000.0}, where=surface.near_road).total == pytest.approx(500.0)
     # exact: points inside the 20-minute cells count, the others not
     rows, cols = np.nonzero(np.isfinite(surface.minutes) & (surface.minutes <= 20))
     lon, lat = g.to_wgs84(*g.centres(rows[:50], cols[:50]))
@@ -375,6 +384,22 @@ def test_populations_area_weighted_and_exact(surface):
     assert pts.left_out == 1  # the point at (0, 0) is outside the grid
     assert contours(surface, [20], population=pts)["population"][0] == 50 * 7
     assert isinstance(pts, CellPopulation)
+
+
+def test_population_of_the_area_is_the_departements(embedded_graph):
+    """Spread over the cells near a road, the inhabitants of 04 and 05 all land in the area."""
+    from accessibility.communes import load_commune_polygons, load_communes
+    from accessibility.isochrones import study_area
+
+    com, poly = load_communes(), load_commune_polygons()
+    sites = points_places(embedded_graph, [(*DIGNE, "Digne-les-Bains")])
+    area = study_area(("04", "05"), communes=com, polygons=poly)
+    r = compute_isochrones(embedded_graph, sites, area=area, resolution_m=400, minutes=(30, 60), polygons=poly,
+                           populations=com.set_index("code")["population"])
+    total = int(com.loc[com["departement"].isin(["04", "05"]), "population"].sum())
+    assert r.manifest.counts["population_left_out"] == 0
+    assert r.manifest.counts["population_in_area"] == pytest.approx(total, abs=2)
+    assert r.contours["population"].iloc[-1] < total  # some of 04 and 05 is more than an hour away
 
 
 def test_compute_isochrones_api(embedded_graph, two_sites):

@@ -216,3 +216,27 @@ def cell_times(qx, qy, radius, inv_speed, x0, y0, cell, ncol, nrow, cell_ptr, cx
             for k in range(m):
                 acc += best[k]
             out[i] += acc
+
+
+@njit(cache=True, parallel=True)
+def any_within(qx, qy, radius, x0, y0, cell, ncol, nrow, cell_ptr, cx, cy, out):
+    """``out[i]``: some road vertex lies within ``radius`` of point ``i`` (the grid as in
+    :func:`cell_times`; stops at the first one)."""
+    r2 = radius * radius
+    for i in prange(len(qx)):
+        px = qx[i]
+        py = qy[i]
+        c0, c1 = _span(px, radius, x0, cell, ncol)
+        r0, r1 = _span(py, radius, y0, cell, nrow)
+        found = False
+        if c0 <= c1:
+            for row in range(r0, r1 + 1):
+                for j in range(cell_ptr[row * ncol + c0], cell_ptr[row * ncol + c1 + 1]):
+                    dx = cx[j] - px
+                    dy = cy[j] - py
+                    if dx * dx + dy * dy <= r2:
+                        found = True
+                        break
+                if found:
+                    break
+        out[i] = found

@@ -22,7 +22,7 @@ from ..graph import Graph
 from ..places import OUTSIDE, Places
 from ..runs import Run
 from ..settings import CONNECTOR_SPEED_KMH
-from .polygons import AREA_WEIGHTED, CellPopulation, check_minutes, contours, population_from_communes, population_from_points
+from .polygons import POPULATION_GRID, CellPopulation, check_minutes, contours, population_from_communes, population_from_points
 from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, check_crs, check_resolution
 from .surface import DIRECTION, OFFROAD_MAX_DISTANCE_M, Surface, travel_time_surface
 
@@ -144,7 +144,8 @@ def _population(surface: Surface, *, population_points=None, polygons=None, popu
         return population_from_points(surface.grid, population_points["lon"], population_points["lat"],
                                       population_points["population"])
     if polygons is not None and populations is not None:
-        return population_from_communes(surface.grid, polygons, populations)
+        return population_from_communes(surface.grid, polygons, populations, where=surface.near_road,
+                                        where_label=f"within {surface.max_offroad_m:g} m of a road")
     return None
 
 
@@ -185,8 +186,10 @@ def compute_isochrones(
         ``lon, lat, population`` (:func:`~accessibility.isochrones.polygons.load_population_points`):
         exact populations inside the isochrones.
     polygons : geopandas.GeoDataFrame, optional
-        Commune polygons; with ``populations`` (inhabitants per code), area-weighted populations
-        when there are no population points.
+        Commune polygons; with ``populations`` (inhabitants per code), populations area-weighted
+        over the part of each commune within ``max_offroad_m`` of a road (people live near
+        roads: spread over whole polygons, the inhabitants of a mountain commune would mostly
+        sit on its roadless slopes, nodata), when there are no population points.
     title : str
         For the map and the GeoTIFF.
     site_label : str or None
@@ -229,7 +232,7 @@ def compute_isochrones(
         **surface.counts, "sites": len(sites), "sites_placed": sites.n_placed,
         **{f"sites_{k.replace(' ', '_')}": v for k, v in reasons.items()},
         "population_method": pop.method if pop is not None else None,
-        "population_on_grid": round(pop.total) if pop is not None else None,
+        "population_in_area": round(float(pop.values[surface.in_area].sum())) if pop is not None else None,
         "population_left_out": pop.left_out if pop is not None else None,
     })
     return IsochroneResult(surface=surface, contours=iso, minutes=mins, title=title, site_label=site_label,
@@ -244,9 +247,10 @@ def _footer(result: IsochroneResult) -> str | None:
         return None
     mins = " / ".join(fr_number(m, 0 if m == int(m) else 1) for m in c["minutes"])
     pops = " / ".join(fr_number(int(p)) for p in c["population"])
-    how = "estimation au prorata de la surface des communes" if result.population.method == AREA_WEIGHTED \
-        else "carroyage de population"
-    return f"Habitants à moins de {mins} min : {pops} ({how})"
+    how = "carroyage de population" if result.population.method == POPULATION_GRID \
+        else ("estimation : les habitants de chaque commune répartis sur sa partie à moins de "
+              f"{fr_number(result.surface.max_offroad_m)} m d'une route")
+    return f"Habitants à moins de {mins} min : {pops}\n({how})"
 
 
 def write_outputs(

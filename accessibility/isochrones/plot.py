@@ -18,6 +18,8 @@ __all__ = ["surface_classes", "draw_isochrones"]
 
 #: Line widths of the isochrone outlines, from the largest threshold to the smallest.
 _OUTLINE_WIDTHS = (1.5, 1.1, 0.8, 0.6)
+#: Cells near a road but beyond the time limit (or unreachable).
+_BEYOND_COLOR = "#cfcfcf"
 _OUTLINE_STYLES = ("solid", (0, (6, 2)), (0, (3, 2)), (0, (1, 1.5)))
 
 
@@ -109,7 +111,7 @@ def draw_isochrones(
 
     edges, labels, colors = surface_classes(minutes, surface.max_minutes)
     # the map keeps the area's shape; the legend sits on its right
-    height, bottom, top = 8.6, 0.07, 0.93
+    height, bottom, top = 8.6, 0.09, 0.93
     map_h = height * (top - bottom)
     map_w = float(np.clip(map_h * (x1 - x0) / (y1 - y0), 4.5, 11.0))
     legend_w = 2.9
@@ -132,9 +134,17 @@ def draw_isochrones(
     cmap = ListedColormap(colors)
     norm = BoundaryNorm(list(edges) + [1e18], cmap.N)
     img = np.ma.masked_invalid(surface.minutes)
-    ax.imshow(img, cmap=cmap, norm=norm, extent=(g.bounds[0], g.bounds[2], g.bounds[1], g.bounds[3]),
-              origin="upper", interpolation="nearest", zorder=2)
+    extent = (g.bounds[0], g.bounds[2], g.bounds[1], g.bounds[3])
+    ax.imshow(img, cmap=cmap, norm=norm, extent=extent, origin="upper", interpolation="nearest", zorder=2)
+    beyond = surface.near_road & surface.in_area & ~np.isfinite(surface.minutes)
+    if beyond.any():  # near a road but beyond the limit (or unreachable): the roads in grey
+        ax.imshow(np.ma.masked_where(~beyond, np.ones(beyond.shape)), cmap=ListedColormap([_BEYOND_COLOR]),
+                  extent=extent, origin="upper", interpolation="nearest", zorder=2)
     handles = [Patch(facecolor=c, edgecolor="none", label=lab) for c, lab in zip(colors, labels)]
+    if beyond.any():
+        handles.append(Patch(facecolor=_BEYOND_COLOR, edgecolor="none",
+                             label=f"au-delà de {fr_number(surface.max_minutes)} min" if surface.max_minutes
+                             else "injoignable"))
     n = len(contours)
     thin = float(np.clip(60_000.0 / (x1 - x0), 0.35, 1.0))  # thinner outlines on a whole département
     for k, (m, geom) in enumerate(zip(contours["minutes"], contours.geometry)):
@@ -162,8 +172,8 @@ def draw_isochrones(
                             bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
         handles.append(Line2D([], [], marker="^", ls="none", color="#2b2b2b", markeredgecolor="white", markersize=7,
                               label=site_label))
-    handles.append(Patch(facecolor="white", edgecolor="#999999", label="sans valeur : pas de route à\n"
-                         f"{fr_number(surface.max_offroad_m)} m" + (" ou au-delà du seuil" if surface.max_minutes else "")))
+    handles.append(Patch(facecolor="white", edgecolor="#999999",
+                         label=f"pas de route à moins de {fr_number(surface.max_offroad_m)} m"))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -172,7 +182,7 @@ def draw_isochrones(
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=True,
               framealpha=0.9, title="minutes en voiture", title_fontsize=8)
     if footer:
-        fig.text(0.5, 0.035, footer, ha="center", fontsize=9)
+        fig.text(0.5, 0.03, footer, ha="center", va="bottom", fontsize=8.5, linespacing=1.4)
     fig.text(0.5, 0.012, sources, ha="center", fontsize=6.5, color="#555555")
     fig.subplots_adjust(left=0.1 / width, right=(0.1 + map_w) / width, top=top, bottom=bottom)
     return save_png(fig, path, dpi=dpi)

@@ -8,8 +8,11 @@ centre, so that a cell of a projection that stretches areas counts for what it c
 population inside:
 
 - **area-weighted over commune polygons** (:func:`population_from_communes`): each commune's
-  inhabitants are spread evenly over its polygon and a cell gets the share of the commune its
-  centre falls in — an estimate, said as such in ``population_method``;
+  inhabitants are spread evenly over its polygon — in a run, over the part of its polygon
+  within the off-road limit of a road (people live near roads; spread over a whole mountain
+  commune, most of them would sit on roadless slopes where the raster has no value) — and a
+  cell gets the share of the commune its centre falls in: an estimate, said as such in
+  ``population_method``;
 - **exact with a population grid** (:func:`population_from_points`, INSEE's 200 m squares or any
   ``lon, lat, population`` points): the inhabitants of the points inside the polygon (a point
   counts for the cell holding it, and the polygon is made of whole cells).
@@ -90,7 +93,8 @@ class CellPopulation:
     values : np.ndarray of float64, shape (height, width)
         Inhabitants of each cell (0 where none).
     method : str
-        :data:`AREA_WEIGHTED` or :data:`POPULATION_GRID`.
+        How the inhabitants were placed: :data:`AREA_WEIGHTED` (or its variant restricted to the
+        cells near a road) or :data:`POPULATION_GRID`.
     total : float
         Inhabitants on the grid.
     left_out : int
@@ -103,7 +107,7 @@ class CellPopulation:
     left_out: int = 0
 
 
-def population_from_communes(grid: Grid, polygons, populations) -> CellPopulation:
+def population_from_communes(grid: Grid, polygons, populations, *, where=None, where_label: str | None = None) -> CellPopulation:
     """Area-weighted population of each cell from commune polygons.
 
     Parameters
@@ -113,37 +117,63 @@ def population_from_communes(grid: Grid, polygons, populations) -> CellPopulatio
         ``code`` and polygons, any CRS (:func:`accessibility.communes.load_commune_polygons`).
     populations : mapping or pandas.Series
         Inhabitants per commune code (NaN or missing: unknown, left out and counted).
+    where : np.ndarray of bool, shape grid.shape, optional
+        The cells where inhabitants can be (``Surface.near_road``: people live near roads).
+        Each commune's inhabitants are spread over its cells of ``where`` only; without it,
+        over its whole polygon.
+    where_label : str, optional
+        What ``where`` is, for ``method`` (``"within 500 m of a road"``).
 
     Returns
     -------
     CellPopulation
-        A cell holds ``population x cell area / polygon area`` of the commune its centre falls
-        in (areas in the grid's projection).
+        A cell holds the share of the commune its centre falls in: ``population / N`` where
+        ``N`` is the commune's number of cells (of ``where``), its cells beyond the grid's edge
+        counted in proportion of its polygon's area there. Communes whose polygon has no cell of
+        ``where`` at all (inside the grid) are left out and counted.
     """
     import pandas as pd
+    import shapely
     from rasterio.features import rasterize
 
     if polygons is None or not hasattr(polygons, "to_crs") or "code" not in polygons:
         raise InvalidParameterError("polygons must be a GeoDataFrame with a 'code' column (load_commune_polygons)")
+    if where is not None:
+        where = np.asarray(where, dtype=bool)
+        if where.shape != grid.shape:
+            raise InvalidParameterError(f"where must have the grid's shape {grid.shape}, got {where.shape}")
     poly = polygons.to_crs(grid.crs)
     xmin, ymin, xmax, ymax = grid.bounds
-    poly = poly.cx[xmin:xmax, ymin:ymax]
+    poly = poly.cx[xmin:xmax, ymin:ymax].reset_index(drop=True)
     pop = pd.Series(populations, dtype="float64") if not isinstance(populations, pd.Series) else populations.astype("float64")
     pop.index = pop.index.astype(str)
     p = pop.reindex(poly["code"].astype(str).to_numpy()).to_numpy(dtype=np.float64)
-    area = poly.geometry.area.to_numpy()
-    known = np.isfinite(p) & (area > 0)
+    geoms = poly.geometry.to_numpy()
+    area = shapely.area(geoms)
+    inside = shapely.area(shapely.intersection(geoms, shapely.box(xmin, ymin, xmax, ymax)))
+    frac = np.divide(inside, area, out=np.zeros_like(area), where=area > 0)
+    known = np.isfinite(p) & (frac > 0)
     values = np.zeros(grid.shape, dtype=np.float64)
+    left_out = int((~np.isfinite(p) & (frac > 0)).sum())
     if known.any():
-        ids = rasterize(
-            ((geom, i + 1) for i, geom in enumerate(poly.geometry.to_numpy()) if known[i]),
-            out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32",
-        )
+        ids = rasterize(((geom, i + 1) for i, geom in enumerate(geoms) if known[i]),
+                        out_shape=grid.shape, transform=grid.transform, fill=0, dtype="int32")
+        cell = ids if where is None else np.where(where, ids, 0)
+        n_in = np.bincount(cell.ravel(), minlength=len(poly) + 1)[1:].astype(np.float64)
+        if where is None:  # the polygon's area in cells, all of it
+            n_all = area / grid.resolution_m**2
+        else:  # the cells of ``where`` in the grid, scaled up for the part beyond the grid
+            n_all = np.divide(n_in, frac, out=np.zeros_like(n_in), where=frac > 0)
+        ok = known & (n_all > 0)
+        none = known & (n_in == 0) & (frac >= 1 - 1e-9)  # wholly inside, yet no cell of ``where``
+        left_out += int(none.sum())
         density = np.zeros(len(poly) + 1)
-        density[1:][known] = p[known] * grid.resolution_m**2 / area[known]
-        values = density[ids]
-    return CellPopulation(values=values, method=AREA_WEIGHTED, total=float(values.sum()),
-                          left_out=int((~np.isfinite(p)).sum()))
+        density[1:][ok] = p[ok] / n_all[ok]
+        values = density[cell]
+    method = AREA_WEIGHTED if where is None else (
+        f"area-weighted over the part of each commune {where_label or 'where inhabitants can be'} "
+        "(estimate: inhabitants spread evenly there)")
+    return CellPopulation(values=values, method=method, total=float(values.sum()), left_out=left_out)
 
 
 def population_from_points(grid: Grid, lon, lat, population) -> CellPopulation:

@@ -91,6 +91,10 @@ class Surface:
         1 for a plain surface, the number of equipments for a gamme surface.
     in_area : np.ndarray of bool, shape (height, width)
         Cells inside the area asked for (all True without an area).
+    near_road : np.ndarray of bool, shape (height, width)
+        Cells with a road position within ``max_offroad_m`` of their centre, inside the area or
+        not (where inhabitants can be: see
+        :func:`~accessibility.isochrones.polygons.population_from_communes`).
     seconds : dict
         Wall-clock seconds of the stages: ``search`` (graph searches), ``raster`` (vertex times,
         projections, cells).
@@ -104,6 +108,7 @@ class Surface:
     max_minutes: float | None
     n_groups: int
     in_area: np.ndarray
+    near_road: np.ndarray
     seconds: dict = field(default_factory=dict)
 
     @property
@@ -118,13 +123,16 @@ class Surface:
 
     @property
     def counts(self) -> dict:
-        """Cells of the grid, in the area, with a time, and nodata inside the area."""
+        """Cells of the grid, in the area, with a time, and nodata inside the area: with no road
+        within ``max_offroad_m``, or near a road but beyond ``max_minutes`` (or unreachable)."""
         has = np.isfinite(self.minutes)
         return {
             "cells": int(self.minutes.size),
             "cells_in_area": int(self.in_area.sum()),
             "cells_with_time": int(has.sum()),
             "cells_nodata_in_area": int((self.in_area & ~has).sum()),
+            "cells_nodata_no_road": int((self.in_area & ~self.near_road).sum()),
+            "cells_nodata_beyond_limit": int((self.in_area & self.near_road & ~has).sum()),
         }
 
     def sample(self, lon, lat) -> np.ndarray:
@@ -351,6 +359,14 @@ class _Reach:
         pos = np.repeat(starts - offset, lengths) + np.arange(int(lengths.sum()))
         return (i.x0 + c0 * i.cell_m, i.y0 + r0 * i.cell_m, c1 - c0 + 1, r1 - r0 + 1, ptr.astype(np.int64), pos)
 
+    def near_road(self, qx, qy) -> np.ndarray:
+        """Whether some road vertex lies within the radius of each point."""
+        bx0, by0, bncol, bnrow, bptr, pos = self.block(qx, qy)
+        out = np.zeros(len(qx), dtype=np.bool_)
+        _kernels.any_within(qx, qy, self.radius, bx0, by0, self.idx.cell_m, bncol, bnrow, bptr,
+                            self.cell_xy[0][pos], self.cell_xy[1][pos], out)
+        return out
+
     def add(self, qx, qy, vt: np.ndarray, cols: slice, out: np.ndarray, block=None) -> None:
         """Add to ``out`` the sum over the groups ``cols`` of the best times at ``qx, qy``
         (``block``: :meth:`block` of these points, computed when omitted)."""
@@ -567,9 +583,13 @@ def travel_time_surface(
         in_area = geometry_mask([geom], out_shape=grid.shape, transform=grid.transform, invert=True)
     else:
         in_area = np.ones(grid.shape, dtype=bool)
-    rows, cols_ = np.nonzero(in_area)
     reach = _Reach(graph, sites, g, radius, speed)
-    qx, qy = reach.project_cells(grid, rows, cols_)
+    every_r, every_c = np.indices(grid.shape).reshape(2, -1)
+    ax, ay = reach.project_cells(grid, every_r, every_c)
+    near_road = reach.near_road(ax, ay).reshape(grid.shape)
+    rows, cols_ = np.nonzero(in_area & near_road)
+    keep = (in_area & near_road).ravel()
+    qx, qy = np.ascontiguousarray(ax[keep]), np.ascontiguousarray(ay[keep])
     t = _mean_times(graph, sites, g, node_t, reach, qx, qy, vt_cache=vt_cache)
     minutes = np.full(grid.shape, np.nan, dtype=np.float32)
     vals = (t / 60.0).astype(np.float32)
@@ -580,7 +600,7 @@ def travel_time_surface(
     t_raster = time.perf_counter() - t1
     return Surface(
         minutes=minutes, grid=grid, sites=sites, max_offroad_m=radius, connector_speed_kmh=speed, max_minutes=mm,
-        n_groups=m, in_area=in_area, seconds={"search": round(t_search, 4), "raster": round(t_raster, 4)},
+        n_groups=m, in_area=in_area, near_road=near_road, seconds={"search": round(t_search, 4), "raster": round(t_raster, 4)},
     )
 
 
