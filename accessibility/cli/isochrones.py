@@ -258,9 +258,13 @@ def _summary(result) -> str:
     for r in c.itertuples():
         pop = "" if r.population is None or str(r.population) == "<NA>" else f"{int(r.population):,}"
         lines.append(f"{r.minutes:8g} {r.area_km2:10,.1f} {pop:>11}")
-    if result.population is not None:
-        lines.append(f"population: {result.population.method}")
     k = s.counts
-    lines.append(f"cells with a time: {k['cells_with_time']:,} of {k['cells_in_area']:,} in the area "
-                 f"({k['cells_nodata_in_area']:,} nodata); sites placed: {s.sites.n_placed:,}")
+    if result.population is not None:
+        m = result.manifest.counts if result.manifest is not None else {}
+        lines.append(f"population: {result.population.method}"
+                     + (f"; {m['population_in_area']:,} inhabitants in the area" if m.get("population_in_area") is not None else ""))
+    limit = "beyond --max-minutes" if s.max_minutes is not None else "unreachable"
+    lines.append(f"cells in the area: {k['cells_in_area']:,}; with a time {k['cells_with_time']:,}, no road within "
+                 f"{s.max_offroad_m:g} m {k['cells_nodata_no_road']:,}, {limit} {k['cells_nodata_beyond_limit']:,}; "
+                 f"sites placed: {s.sites.n_placed:,}")
     return "\n".join(lines)
