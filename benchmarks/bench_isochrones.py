@@ -6,7 +6,8 @@ apart):
 * **surface**: the time from every cell of 04 and 05 to the nearest France services site, at
   200 m and at 100 m (cells inside the communes of 04 and 05), split into ``search`` (the
   reverse multi-source search), ``raster`` (vertex times, cell projection, the cell kernel),
-  ``contours`` (polygons at 10, 20, 30 min with the area-weighted populations) and ``writing``
+  ``contours`` (polygons at 10, 20, 30 min with the populations area-weighted over the part
+  of each commune near a road, as ``access isochrones`` computes them) and ``writing``
   (the Cloud-Optimised GeoTIFF and the GeoPackage);
 * **one site**: the 30-minute isochrone of Digne-les-Bains, ours (surface limited to 30 min
   plus the contour) beside the way an osmnx user draws it today — ``networkx.ego_graph`` on the
@@ -62,7 +63,7 @@ def surface_case(g, resolution: float, repeat: int) -> dict:
         t0 = time.perf_counter()
         s = travel_time_surface(g, sites, area=area, resolution_m=resolution)
         t1 = time.perf_counter()
-        iso = contours(s, MINUTES, population=population_from_communes(s.grid, poly, pops))
+        iso = contours(s, MINUTES, population=population_from_communes(s.grid, poly, pops, where=s.near_road))
         t2 = time.perf_counter()
         with tempfile.TemporaryDirectory() as d:
             write_geotiff(s, Path(d) / "t.tif")
