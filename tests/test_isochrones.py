@@ -486,3 +486,23 @@ def test_areas_are_on_the_ground_whatever_the_projection(embedded_graph, two_sit
     merc = contours(travel_time_surface(embedded_graph, two_sites, max_minutes=20, resolution_m=280, crs="EPSG:3857"), [20])
     assert merc.geometry.area[0] / 1e6 > 1.8 * merc["area_km2"][0]  # the planar area is stretched
     assert merc["area_km2"][0] == pytest.approx(l93["area_km2"][0], rel=0.03)
+
+
+def test_grid_interpolation_paths_agree():
+    """Grid.interpolate: exact on the control cells, bilinear between, the same whether the whole
+    grid (separable pass) or a few cells (pointwise) are asked."""
+    from accessibility.isochrones import grid_covering
+
+    g = grid_covering(900_000, 6_300_000, 960_000, 6_340_000, resolution_m=200)
+    f = lambda x, y: (np.sin(x / 7e3) + 1e-4 * y, np.hypot(x - 9e5, y - 6.3e6))  # noqa: E731
+    rows, cols = np.indices(g.shape).reshape(2, -1)
+    full = g.interpolate(rows, cols, f)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(rows), 500, replace=False)
+    few = g.interpolate(rows[pick], cols[pick], f)
+    for a, b in zip(full, few):
+        np.testing.assert_allclose(a[pick], b, rtol=1e-12, atol=1e-9)
+    on = (rows % 16 == 0) & (cols % 16 == 0)
+    exact = f(*g.centres(rows[on], cols[on]))
+    for a, e in zip(full, exact):
+        np.testing.assert_allclose(a[on], e, rtol=1e-12, atol=1e-9)
