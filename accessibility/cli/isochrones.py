@@ -187,6 +187,11 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
 
     out: dict = {}
     bpe_needed = mode == "--tier" or (mode == "--service" and parse_bpe_source(service) is not None)
+    needed = (["communes", "bpe"] if bpe_needed else []) + (["gammes"] if mode == "--tier" else []) \
+        + (["communes"] if deps else [])
+    for role in needed:  # a data directory lacking a table the mode needs: say which, before any work
+        if files.get(role) is None:
+            files[role] = data_dir.path(role)
     if mode == "--service" and not bpe_needed:
         out["service_table"] = load_service_table(service, data_dir=data_dir, **columns)
         run.add_input("service", out["service_table"][1])
@@ -200,7 +205,7 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
                 raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table: "
                                      "check --departement or --communes")
     if bpe_needed:
-        changes = load_code_changes(files["code_changes"])
+        changes = load_code_changes(files["code_changes"])  # the embedded national table when None
         run.add_input("code_changes", files["code_changes"])
         out["bpe"] = load_bpe(files["bpe"], code_changes=changes)
         run.add_input("bpe", files["bpe"])

@@ -291,9 +291,15 @@ def vertex_times(graph: Graph, sites: Places, *, groups=None, cutoff_s: float | 
 # times at query points
 
 
+#: Most cells of the sites' grid index along each axis (its cells are the off-road radius, or
+#: larger when the sites spread far: a national list with a 1 m radius must not allocate 10^10).
+_SITE_GRID_MAX_SIDE = 1024
+
+
 def _site_grid(px: np.ndarray, py: np.ndarray, cell: float):
     """A small grid index of the sites' projected points (same layout as the snapping index)."""
-    cell = max(float(cell), 1.0)
+    span = float(max(px.max() - px.min(), py.max() - py.min())) if len(px) else 0.0
+    cell = max(float(cell), span / _SITE_GRID_MAX_SIDE, 1.0)  # 1 m: a radius of 0 still makes cells
     if len(px) == 0:
         return 0.0, 0.0, cell, 1, 1, np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int64)
     x0, y0 = float(px.min()), float(py.min())
