@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: Distributions whose versions a manifest records.
 DEPENDENCIES: tuple[str, ...] = (
     "numpy", "numba", "scipy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "osmium",
-    "matplotlib", "click",
+    "matplotlib", "click", "rasterio",
 )
 
 

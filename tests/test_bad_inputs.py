@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from accessibility.cli.main import cli
 from accessibility.communes import load_code_changes, load_commune_polygons, load_communes
 from accessibility.errors import (
+    SnapError,
     AccessibilityError,
     DataFormatError,
     InputFileError,
@@ -398,3 +399,123 @@ def test_route_from_a_point_to_itself_is_zero(embedded_graph):
 
     r = route(embedded_graph, (6.2356, 44.0925), (6.2356, 44.0925))
     assert r.seconds == 0.0 and r.metres == 0.0
+
+
+# ---- isochrones: the API ---------------------------------------------------------------------
+
+#: A point of the embedded extract 2.2 km from any road (Mercantour).
+OFF_ROAD = (6.62, 44.27)
+
+
+def _iso_cases(g):
+    from accessibility.isochrones import (
+        check_crs, compute_isochrones, contours, points_places, population_from_points, travel_time_surface,
+    )
+
+    site = Places_from(g)
+    return {
+        "unknown-crs": (lambda: travel_time_surface(g, site, crs="EPSG:999999"), InvalidParameterError, "unknown CRS 'EPSG:999999'"),
+        "crs-not-a-crs": (lambda: check_crs("Lambert"), InvalidParameterError, "unknown CRS 'Lambert'"),
+        "geographic-crs": (lambda: travel_time_surface(g, site, crs="EPSG:4326"), InvalidParameterError, "is not projected"),
+        "crs-in-feet": (lambda: travel_time_surface(g, site, crs="EPSG:2229"), InvalidParameterError, "not metres"),
+        "zero-resolution": (lambda: travel_time_surface(g, site, resolution_m=0), InvalidParameterError, "resolution must be a number of metres > 0, got 0"),
+        "negative-resolution": (lambda: travel_time_surface(g, site, resolution_m=-200), InvalidParameterError, "got -200"),
+        "nan-resolution": (lambda: travel_time_surface(g, site, resolution_m=float("nan")), InvalidParameterError, "got nan"),
+        "text-resolution": (lambda: travel_time_surface(g, site, resolution_m="fine"), InvalidParameterError, "got 'fine'"),
+        "too-many-cells": (lambda: travel_time_surface(g, site, resolution_m=1), InvalidParameterError, "more than the 25,000,000 allowed"),
+        "minutes-decreasing": (lambda: compute_isochrones(g, site, minutes="20,10"), InvalidParameterError, "strictly increasing .* 10 after 20"),
+        "minutes-repeated": (lambda: compute_isochrones(g, site, minutes=[10, 10]), InvalidParameterError, "strictly increasing"),
+        "minutes-zero": (lambda: compute_isochrones(g, site, minutes="0,10"), InvalidParameterError, "> 0, got 0"),
+        "minutes-inf": (lambda: compute_isochrones(g, site, minutes="10,inf"), InvalidParameterError, "> 0, got inf"),
+        "minutes-text": (lambda: compute_isochrones(g, site, minutes="ten"), InvalidParameterError, "numbers separated by commas"),
+        "minutes-empty": (lambda: compute_isochrones(g, site, minutes=""), InvalidParameterError, "numbers separated by commas"),
+        "minutes-bool": (lambda: compute_isochrones(g, site, minutes=[True]), InvalidParameterError, "numbers separated by commas"),
+        "point-off-network": (lambda: points_places(g, [(*OFF_ROAD, "col")]), SnapError, r"'col' .* off the road network: too far from any road \(2,1\d\d m from the nearest road"),
+        "point-outside-extract": (lambda: points_places(g, [(2.35, 48.85)]), SnapError, "off the road network: outside the road extract"),
+        "point-malformed": (lambda: points_places(g, ["6.2;44.1"]), InvalidParameterError, "is not LON,LAT"),
+        "no-point": (lambda: points_places(g, []), InvalidParameterError, "no point given"),
+        "sites-raw-array": (lambda: travel_time_surface(g, np.array([0, 1])), InvalidParameterError, "sites must be accessibility Places"),
+        "graph-string": (lambda: travel_time_surface("graph", site), InvalidParameterError, "graph must be an accessibility Graph"),
+        "groups-wrong-shape": (lambda: travel_time_surface(g, site, groups=np.ones((3, 1), bool)), InvalidParameterError, r"groups must have shape \(len\(sites\)=1"),
+        "max-offroad-negative": (lambda: travel_time_surface(g, site, max_offroad_m=-1), InvalidParameterError, "max_offroad_m must be a number >= 0"),
+        "max-minutes-zero": (lambda: travel_time_surface(g, site, max_minutes=0), InvalidParameterError, "max_minutes must be a number > 0"),
+        "contours-of-an-array": (lambda: contours(np.zeros((3, 3)), [10]), InvalidParameterError, "surface must be an isochrones Surface"),
+        "population-bad-shape": (lambda: population_from_points(None, [6.0], [44.0, 44.1], [1.0]), InvalidParameterError, "one length"),
+    }
+
+
+def Places_from(g):
+    from accessibility.isochrones import points_places
+
+    return points_places(g, [(6.2356, 44.0925, "Digne")])
+
+
+def test_isochrone_api_bad_inputs(embedded_graph):
+    for name, (call, error, message) in _iso_cases(embedded_graph).items():
+        with pytest.raises(error, match=message) as ei:
+            call()
+        assert "\n" not in str(ei.value), name
+
+
+def test_isochrone_with_no_site_placed_is_an_error_never_zero(embedded_graph):
+    from accessibility.isochrones import travel_time_surface
+    from accessibility.places import Places
+
+    p = Places.from_arrays(embedded_graph, ["far"], [OFF_ROAD[0]], [OFF_ROAD[1]])
+    with pytest.raises(NoServiceError, match="no site placed on the road network .*1 too far from any road"):
+        travel_time_surface(embedded_graph, p)
+
+
+# ---- isochrones: the command line ------------------------------------------------------------
+
+ISO_CLI_CASES = {
+    "unknown-crs": (["--from", "6.2356,44.0925", "--crs", "EPSG:999999"], "unknown CRS 'EPSG:999999'"),
+    "geographic-crs": (["--from", "6.2356,44.0925", "--crs", "EPSG:4326"], "is not projected"),
+    "zero-resolution": (["--from", "6.2356,44.0925", "--resolution", "0"], "resolution must be a number of metres > 0"),
+    "negative-resolution": (["--from", "6.2356,44.0925", "--resolution", "-100"], "got '-100'"),
+    "minutes-decreasing": (["--from", "6.2356,44.0925", "--minutes", "30,20"], "strictly increasing"),
+    "minutes-text": (["--from", "6.2356,44.0925", "--minutes", "10,abc"], "numbers separated by commas"),
+    "malformed-point": (["--from", "6.2356;44.0925"], "is not LON,LAT"),
+    "no-sites": ([], "give the sites one way"),
+    "two-ways": (["--from", "6.2356,44.0925", "--tier", "proximite"], "give the sites one way"),
+    "bad-bpe-source": (["--service", "bpe:"], "is not bpe:TYPEQU"),
+    "missing-service-file": (["--service", "no-such-file.csv"], "neither a known name"),
+    "unknown-departement": (["--tier", "proximite", "--departement", "99"], "département(s) 99"),
+}
+
+
+@pytest.mark.parametrize("case", ISO_CLI_CASES, ids=list(ISO_CLI_CASES))
+def test_isochrone_cli_bad_options_fail_fast(tmp_path, case):
+    args, message = ISO_CLI_CASES[case]
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["isochrones", *args, "--out", str(out), "--cache-dir", str(tmp_path / "never")])
+    assert r.exit_code != 0 and message in r.output and "Traceback" not in r.output, r.output
+    assert len([ln for ln in r.output.splitlines() if ln.startswith("Error")]) == 1
+    assert not out.exists() and not (tmp_path / "never").exists()  # before the graph is loaded
+
+
+ISO_CLI_LATE_CASES = {
+    "point-off-network": (["--from", f"{OFF_ROAD[0]},{OFF_ROAD[1]},col"], None, "off the road network"),
+    "service-csv-without-coordinates": (["--service", "{f}"], "id,name\n1,a\n", "lacks the column(s) lon"),
+    "service-csv-text-lat": (["--service", "{f}"], "id,name,lon,lat\n1,a,6.2,north\n", "line 2, column 'lat' holds 'north'"),
+    "population-grid-negative": (["--from", "6.2356,44.0925", "--population-grid", "{f}"], "lon,lat,population\n6.2,44.1,-3\n",
+                                 "line 2, column 'population' holds '-3', below the minimum 0"),
+}
+
+
+@pytest.mark.parametrize("case", ISO_CLI_LATE_CASES, ids=list(ISO_CLI_LATE_CASES))
+def test_isochrone_cli_bad_input_one_line_no_output(tmp_path, cache_dir, case):
+    args, content, message = ISO_CLI_LATE_CASES[case]
+    if content is not None:
+        f = _write(tmp_path / "input.csv", content)
+        args = [a.replace("{f}", str(f)) for a in args]
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["isochrones", *args, "--out", str(out), "--cache-dir", str(cache_dir)])
+    assert r.exit_code == 1, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.output, r.output
+    assert not out.exists() and _leftover_partials(tmp_path) == []
+
+
+def _leftover_partials(d):
+    return [p.name for p in d.iterdir() if p.name.startswith(".out.")]

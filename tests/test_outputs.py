@@ -235,3 +235,53 @@ def test_sigterm_at_a_random_point(tmp_path, cache_dir, seed):
     assert _leftovers(tmp_path, "out") == []
     if cache.exists():
         assert [p.name for p in cache.iterdir() if p.name.startswith(".")] == []
+
+
+# ---- isochrones: the same promise ------------------------------------------------------------
+
+ISO_OUTPUTS = ["travel_time.tif", "isochrones.gpkg", "isochrones.csv", "sites.csv", "map.png", "run.json"]
+
+
+@pytest.fixture(scope="module")
+def iso_result():
+    from accessibility.isochrones import compute_isochrones, points_places
+
+    g = toy.toy_graph()
+    return compute_isochrones(g, points_places(g, [(6.01, 44.0, "B")]), minutes=(2, 4), resolution_m=100)
+
+
+def test_an_isochrone_run_writes_exactly_its_files(iso_result, tmp_path):
+    from accessibility.isochrones import write_outputs
+
+    files = write_outputs(iso_result, tmp_path / "out")
+    assert sorted(p.name for p in files) == sorted(ISO_OUTPUTS) and _is_complete_run(tmp_path / "out")
+    assert _leftovers(tmp_path, "out") == []
+
+
+@pytest.mark.parametrize("first_run", [True, False], ids=["first-run", "over-previous-run"])
+@pytest.mark.parametrize("victim", ISO_OUTPUTS)
+def test_any_isochrone_output_failing_leaves_the_previous_run(iso_result, tmp_path, monkeypatch, victim, first_run):
+    from accessibility.isochrones import write_outputs
+
+    out = tmp_path / "out"
+    if not first_run:
+        write_outputs(iso_result, out, maps=False)
+    before = _snapshot(out)
+    real_path, real_commit = OutputDir.path, OutputDir.commit
+
+    def failing_path(self, name):
+        if name == victim:
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_path(self, name)
+
+    def failing_commit(self, manifest):
+        if victim == "run.json":
+            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
+        return real_commit(self, manifest)
+
+    monkeypatch.setattr(OutputDir, "path", failing_path)
+    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+    with pytest.raises(InputFileError, match="No space left on device"):
+        write_outputs(iso_result, out)
+    assert _snapshot(out) == before
+    assert _leftovers(tmp_path, "out") == []

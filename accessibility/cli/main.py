@@ -17,6 +17,7 @@ _COMMANDS = {
     "serve": ("accessibility.cli.serve", "serve"),
     "data": ("accessibility.cli.data", "data"),
     "fragility": ("accessibility.cli.fragility", "fragility"),
+    "isochrones": ("accessibility.cli.isochrones", "isochrones"),
 }
 
 
