@@ -496,7 +496,7 @@ def test_isochrone_cli_bad_options_fail_fast(tmp_path, case):
 
 ISO_CLI_LATE_CASES = {
     "point-off-network": (["--from", f"{OFF_ROAD[0]},{OFF_ROAD[1]},col"], None, "off the road network"),
-    "service-csv-without-coordinates": (["--service", "{f}"], "id,name\n1,a\n", "lacks the column(s) lon"),
+    "service-csv-without-coordinates": (["--service", "{f}"], "id,name\n1,a\n", "has no coordinates"),
     "service-csv-text-lat": (["--service", "{f}"], "id,name,lon,lat\n1,a,6.2,north\n", "line 2, column 'lat' holds 'north'"),
     "population-grid-negative": (["--from", "6.2356,44.0925", "--population-grid", "{f}"], "lon,lat,population\n6.2,44.1,-3\n",
                                  "line 2, column 'population' holds '-3', below the minimum 0"),

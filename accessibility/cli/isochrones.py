@@ -61,6 +61,12 @@ def _departements(value):
     return parse_departements(value) if value else None
 
 
+def _filters(values):
+    from ..sites import parse_filter
+
+    return tuple(parse_filter(v) for v in values)
+
+
 def _service(value):
     from ..isochrones.sources import parse_bpe_source
 
@@ -90,6 +96,8 @@ def _service(value):
 @click.option("--max-minutes", type=click.FloatRange(0.0, min_open=True), default=None,
               help="Times above it are nodata. Default: the largest --minutes for --from without --departement, "
                    "else no limit.")
+@click.option("--filter", "filters", multiple=True, callback=_bad(_filters), metavar="COL=V1,V2",
+              help="With --service: keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
 @click.option("--id-column", default=None, help="Id column of a CSV of points (default: id, id_fs, …).")
 @click.option("--name-column", default=None, help="Name column of a CSV of points (default: name, nom, lib_fs, …).")
 @click.option("--lon-column", default=None, help="Longitude column of a CSV of points (default: lon, longitude, …).")
@@ -111,7 +119,7 @@ def _service(value):
 @profile_option
 @friendly_errors
 def isochrones(
-    points, service, tier, minutes, resolution, crs, departements, max_offroad, max_minutes, id_column, name_column,
+    points, service, tier, minutes, resolution, crs, departements, max_offroad, max_minutes, filters, id_column, name_column,
     lon_column, lat_column, data_dir, osm, communes_path, bpe_path, gammes_path, polygons_path, changes_path,
     grid_path, out_dir, snap_distance, no_maps, cache_dir, profile,
 ) -> None:
@@ -145,7 +153,8 @@ def isochrones(
     if max_minutes is None and mode == "--from" and not deps:
         max_minutes = minutes[-1]
     offroad = OFFROAD_MAX_DISTANCE_M if max_offroad is None else max_offroad
-    columns = dict(id_column=id_column, name_column=name_column, lon_column=lon_column, lat_column=lat_column)
+    columns = dict(id_column=id_column, name_column=name_column, lon_column=lon_column, lat_column=lat_column,
+                   filters=filters)
     run.parameters.update({"mode": mode.lstrip("-"), "points": [list(p) for p in points], "service": service,
                            "tier": tier, "snap_distance_m": snap_distance})
     with run.capture_warnings():
@@ -192,6 +201,7 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
     for role in needed:  # a data directory lacking a table the mode needs: say which, before any work
         if files.get(role) is None:
             files[role] = data_dir.path(role)
+    out["filters"] = columns.get("filters", ())
     if mode == "--service" and not bpe_needed:
         out["service_table"] = load_service_table(service, data_dir=data_dir, **columns)
         run.add_input("service", out["service_table"][1])
@@ -234,7 +244,8 @@ def _sites(graph, mode, *, points, service, tier, inputs, deps, data_dir, snap_d
         return sites, None, f"Isochrones {mins} min en voiture : {names}", "départ" if len(sites) == 1 else "départs", notes
     if mode == "--service":
         sites, _, label = service_places(graph, service, communes=inputs.get("communes"), bpe=inputs.get("bpe"),
-                                         data_dir=data_dir, table=inputs.get("service_table"), max_distance_m=snap_distance)
+                                         data_dir=data_dir, table=inputs.get("service_table"),
+                                         filters=inputs.get("filters", ()), max_distance_m=snap_distance)
         out = outside_count(sites)
         if out:
             notes.append(f"{out:,} sites of {service} are outside the road extract (left out)")

@@ -35,7 +35,7 @@ from .polygons import (
 from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, grid_covering
 from .pipeline import IsochroneResult, compute_isochrones, study_area, write_outputs
 from .raster import write_geotiff
-from .sources import gamme_servers, points_places, read_points_csv, service_places
+from .sources import gamme_servers, points_places, service_places
 from .surface import (
     DIRECTION,
     OFFROAD_MAX_DISTANCE_M,
@@ -69,7 +69,6 @@ __all__ = [
     "points_places",
     "service_places",
     "gamme_servers",
-    "read_points_csv",
     "IsochroneResult",
     "compute_isochrones",
     "study_area",

@@ -4,16 +4,13 @@ Three ways to give them, the three modes of ``access isochrones``:
 
 - points: ``--from LON,LAT[,LABEL]`` (:func:`points_places`): each point must be placed on the
   network (a point off the network is an error naming it, not a silent move);
-- a service source (:func:`service_places`), written as ``access site`` takes it:
-  ``france-services`` (the data directory's ``france_services`` file), ``bpe:TYPEQU[+TYPEQU]``
-  (the communes having the equipment, at their centre, as ``access compute`` places them), or a
-  CSV of points;
+- a service source (:func:`service_places`), read by the shared point loader of ``access site``
+  (:func:`accessibility.sites.load_sites`): ``france-services``, ``mediation``, ``cnfs``,
+  ``bpe:TYPEQU[+TYPEQU]`` (the communes having the equipment, at their centre, as ``access
+  compute`` places them), or a CSV / GeoPackage of points, with ``--filter``;
 - a gamme (:func:`gamme_servers`): every commune of the extract, and which equipment of the gamme
   each one has (the servers of ``access compute``).
 
-The CSV reading here is deliberately minimal (:func:`read_points_csv`); the shared point loader
-of the siting command (``accessibility.sites.load_sites``: vector files, filters, more aliases)
-returns the same ``id, name, lon, lat`` table and takes its place in :func:`load_service_table`.
 """
 
 from __future__ import annotations
@@ -30,28 +27,14 @@ from ..places import OUTSIDE, Places
 from ..settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
 
 __all__ = [
-    "KNOWN_SOURCES",
     "parse_point",
     "points_places",
-    "read_points_csv",
     "load_service_table",
     "service_places",
     "gamme_servers",
     "parse_bpe_source",
     "outside_count",
 ]
-
-#: Service names -> (data directory role, what they are, their French name for maps).
-KNOWN_SOURCES = {"france-services": ("france_services", "France services sites (ANCT)", "France services")}
-
-#: Column names accepted for each field of a CSV of points, in order of preference (any case).
-_ALIASES = {
-    "id": ("id", "id_fs", "identifiant", "code"),
-    "name": ("name", "nom", "lib_fs", "libelle", "label"),
-    "lon": ("lon", "lng", "longitude", "x"),
-    "lat": ("lat", "latitude", "y"),
-}
-
 
 def parse_point(text: str) -> tuple[float, float, str | None]:
     """``"LON,LAT"`` or ``"LON,LAT,LABEL"`` -> ``(lon, lat, label or None)``.
@@ -109,60 +92,6 @@ def points_places(
     return places
 
 
-def read_points_csv(
-    path: str | os.PathLike,
-    *,
-    id_column: str | None = None,
-    name_column: str | None = None,
-    lon_column: str | None = None,
-    lat_column: str | None = None,
-    what: str = "point file",
-):
-    """Read a CSV (or csv.gz, ``,`` or ``;``) of points: ``id, name, lon, lat`` (WGS84 degrees).
-
-    Columns are found among common names (``id``/``id_fs``, ``name``/``nom``/``lib_fs``,
-    ``lon``/``longitude``, ``lat``/``latitude``, any case) or given. Without an id column, ids
-    are the line numbers (``line-2`` …); without a name column, names are the ids. Rows with
-    both coordinates empty are kept (placed nowhere, reported); one coordinate alone is an error.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id``, ``name``, ``lon``, ``lat``.
-
-    Raises
-    ------
-    InputFileError, DataFormatError
-        Naming the file (and the line and column of a bad value).
-    """
-    import pandas as pd
-
-    from .._io import line_of, read_table, require_keys, require_numbers
-    from ..errors import DataFormatError
-
-    given = {"id": id_column, "name": name_column, "lon": lon_column, "lat": lat_column}
-    wanted = {k: ((v,) if v else _ALIASES[k]) for k, v in given.items()}
-    optional = [k for k in ("id", "name") if not given[k]]
-    df = read_table(path, wanted, what, optional=optional)
-    lon = require_numbers(df, "lon", path, what, allow_missing=True, label=lon_column or None)
-    lat = require_numbers(df, "lat", path, what, allow_missing=True, label=lat_column or None)
-    half = np.isnan(lon) != np.isnan(lat)
-    if half.any():
-        i = int(np.flatnonzero(half)[0])
-        raise DataFormatError(f"{what} {str(path)!r}, line {line_of(i)} has only one of longitude and latitude")
-    bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(f"{what} {str(path)!r}, line {line_of(i)}: lon={lon[i]:g}, lat={lat[i]:g} are not WGS84 degrees")
-    if "id" in df:
-        require_keys(df, ("id",), path, what)
-        ids = df["id"].astype(str).to_numpy(object)
-    else:
-        ids = np.array([f"line-{line_of(i)}" for i in range(len(df))], dtype=object)
-    names = df["name"].fillna("").astype(str).to_numpy(object) if "name" in df else ids.copy()
-    return pd.DataFrame({"id": ids, "name": names, "lon": lon, "lat": lat})
-
-
 def load_service_table(
     source: str,
     *,
@@ -171,39 +100,20 @@ def load_service_table(
     name_column: str | None = None,
     lon_column: str | None = None,
     lat_column: str | None = None,
+    filters=(),
 ):
-    """The ``id, name, lon, lat`` table of a point source (``france-services`` or a CSV path) and
-    its file.
+    """The ``id, name, lon, lat`` table of a point source and its file, through the shared
+    loader (:func:`accessibility.sites.load_sites`: known names, CSV or vector files, filters).
 
     Raises
     ------
-    InvalidParameterError
-        Neither a known name nor an existing file.
-    InputFileError, DataFormatError
-        As :func:`read_points_csv`; the data directory lacks the source's file.
-    NoServiceError
-        The file has no row.
+    InvalidParameterError, InputFileError, DataFormatError, NoServiceError
+        As :func:`accessibility.sites.load_sites`.
     """
-    from ..datasets.layout import DataDir, open_data_dir
+    from ..sites import load_sites
 
-    key = str(source).strip()
-    if key.lower() in KNOWN_SOURCES:
-        dd = data_dir if isinstance(data_dir, DataDir) else open_data_dir(data_dir)
-        role, label, _ = KNOWN_SOURCES[key.lower()]
-        path = dd.path(role)
-    else:
-        path = Path(key).expanduser()
-        if not path.is_file():
-            raise InvalidParameterError(
-                f"service source {key!r} is neither a known name ({', '.join(KNOWN_SOURCES)}), nor bpe:TYPEQU, "
-                "nor an existing file of points"
-            )
-        label = path.name
-    df = read_points_csv(path, id_column=id_column, name_column=name_column, lon_column=lon_column,
-                         lat_column=lat_column, what=f"{label} file")
-    if df.empty:
-        raise NoServiceError(f"{label}: no site in {str(path)!r}")
-    return df, path
+    return load_sites(source, data_dir=data_dir, filters=filters, id_column=id_column, name_column=name_column,
+                      lon_column=lon_column, lat_column=lat_column)
 
 
 def parse_bpe_source(source: str) -> tuple[str, ...] | None:
@@ -214,13 +124,10 @@ def parse_bpe_source(source: str) -> tuple[str, ...] | None:
     InvalidParameterError
         A malformed ``bpe:`` value.
     """
+    from ..sites import parse_service
+
     t = str(source).strip()
-    if not t.lower().startswith("bpe:"):
-        return None
-    types = tuple(x.strip().upper() for x in t[4:].split("+") if x.strip())
-    if not types or not all(x.isalnum() and len(x) <= 6 for x in types):
-        raise InvalidParameterError(f"{t!r} is not bpe:TYPEQU (e.g. bpe:D201, bpe:D201+D113)")
-    return types
+    return parse_service(t).types if t.lower().startswith("bpe:") else None
 
 
 def service_places(
@@ -235,6 +142,7 @@ def service_places(
     lon_column: str | None = None,
     lat_column: str | None = None,
     table=None,
+    filters=(),
     max_distance_m: float = SNAP_MAX_DISTANCE_M,
 ) -> tuple[Places, Path | None, str]:
     """The sites of a service source, put on ``graph``.
@@ -243,51 +151,42 @@ def service_places(
     ----------
     graph : Graph
     source : str
-        ``france-services``, ``bpe:TYPEQU[+TYPEQU]`` or the path of a CSV of points.
+        See :func:`accessibility.sites.parse_service`.
     communes, bpe : pandas.DataFrame
-        Needed for ``bpe:`` sources (:func:`accessibility.communes.load_communes`,
-        :func:`accessibility.services.load_bpe`).
+        Needed for ``bpe:`` sources.
     data_dir : path or DataDir, optional
-        Where ``france-services`` is found (the embedded data when omitted).
+        Where known sources are found (the embedded data when omitted).
     id_column, name_column, lon_column, lat_column : str, optional
-        Column names of a CSV when they are not the usual ones.
+        Column names of a point file when they are not the usual ones.
     table : tuple (pandas.DataFrame, Path), optional
-        What :func:`load_service_table` returned for ``source`` (read before the graph is
-        loaded, so that a bad file fails fast); read here when omitted.
+        What :func:`load_service_table` returned (read before the graph is loaded, so that a bad
+        file fails fast); read here when omitted.
+    filters : sequence of (column, values)
 
     Returns
     -------
     (Places, Path or None, str)
-        The sites (placed or not, with reasons), the file read (None for ``bpe:``) and a label
-        for titles.
+        The sites (placed or not, with reasons), the file read (None for ``bpe:``) and a French
+        label for titles.
 
     Raises
     ------
-    InvalidParameterError, InputFileError, DataFormatError
-    NoServiceError
-        No site at all, or no commune has the BPE types.
+    InvalidParameterError, InputFileError, DataFormatError, NoServiceError
     """
-    types = parse_bpe_source(source)
-    if types is not None:
+    from ..sites import load_sites, parse_service
+
+    spec = parse_service(source)
+    if spec.kind == "bpe":
         if communes is None or bpe is None:
             raise InvalidParameterError("a bpe: service source needs the commune and BPE tables")
-        has = bpe[bpe["typequ"].isin(types) & (bpe["nb_equip"] > 0)]["code"].unique()
-        rows = np.flatnonzero(communes["code"].isin(set(has)).to_numpy())
-        if not len(rows):
-            absent = [t for t in types if t not in set(bpe["typequ"])]
-            raise NoServiceError(
-                f"no commune has BPE equipment {'+'.join(types)}"
-                + (f" ({', '.join(absent)} not in this BPE file)" if absent else " with a count above 0")
-            )
-        places = Places.from_communes(graph, communes.iloc[rows].reset_index(drop=True), max_distance_m=max_distance_m)
-        return places, None, f"communes ayant l'équipement BPE {'+'.join(types)}"
-    df, path = table if table is not None else load_service_table(
-        source, data_dir=data_dir, id_column=id_column, name_column=name_column, lon_column=lon_column,
-        lat_column=lat_column)
+        df, path = load_sites(spec, bpe=bpe, communes=communes, filters=filters)
+    else:
+        df, path = table if table is not None else load_service_table(
+            source, data_dir=data_dir, id_column=id_column, name_column=name_column, lon_column=lon_column,
+            lat_column=lat_column, filters=filters)
     places = Places.from_frame(graph, df, id="id", name="name", lon="lon", lat="lat", kind="site",
                                max_distance_m=max_distance_m)
-    label = KNOWN_SOURCES.get(str(source).strip().lower(), (None, None, Path(str(source)).name))[2]
-    return places, path, label
+    return places, path, spec.label_fr
 
 
 def gamme_servers(graph: Graph, communes, bpe, gammes, tier: str, *, departements: Sequence[str],
