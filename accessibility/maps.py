@@ -18,13 +18,14 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["MapBase", "Markers", "map_base", "draw", "fr_number", "UNPLACED_COLOR", "TIME_COLORS", "time_classes"]
+__all__ = ["MapBase", "Markers", "map_base", "draw", "save_png", "fr_number", "UNPLACED_COLOR", "TIME_COLORS", "time_classes",
+           "scale_bar", "polygon_path", "boundary_path", "ATTRIBUTION"]
 
 #: Colour of communes that could not be placed (hatched).
 UNPLACED_COLOR = "#9e9e9e"
 #: Seven classes, green (close) to dark red (far), for times.
 TIME_COLORS = ("#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#fdae61", "#f46d43", "#a50026")
-_ATTRIBUTION = "Sources : INSEE, IGN, ANCT ; © OpenStreetMap contributors."
+ATTRIBUTION = "Sources : INSEE, IGN, ANCT ; © OpenStreetMap contributors."
 
 
 def fr_number(x: float, decimals: int = 0) -> str:
@@ -95,7 +96,7 @@ def _crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
     return f"EPSG:{32600 + zone if np.mean([y0, y1]) >= 0 else 32700 + zone}"
 
 
-def _path_of(geom):
+def polygon_path(geom):
     """A matplotlib Path (holes included) of a (multi)polygon."""
     import shapely
     from matplotlib.path import Path as MPath
@@ -143,7 +144,7 @@ def map_base(codes, departements, lon, lat, polygons=None) -> MapBase:
     ref_lat = np.concatenate([lat, mine.dropna().bounds[["miny", "maxy"]].to_numpy().ravel()]) if has_poly else lat
     crs = _crs_for(ref_lon, ref_lat)
     geoms = gpd.GeoSeries(list(mine.to_numpy()), crs="EPSG:4326").to_crs(crs)
-    paths = [None if (g is None or g.is_empty) else _path_of(g) for g in geoms]
+    paths = [None if (g is None or g.is_empty) else polygon_path(g) for g in geoms]
     base = MapBase(codes=codes, crs=crs, paths=paths, dots=np.full((len(codes), 2), np.nan), context=[],
                    boundaries=[], extent=(0, 1, 0, 1), geoms=geoms)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -162,15 +163,15 @@ def map_base(codes, departements, lon, lat, polygons=None) -> MapBase:
     if has_poly:
         others = polygons[~polygons["code"].isin(set(codes))].to_crs(crs)
         others = others.cx[base.extent[0]:base.extent[1], base.extent[2]:base.extent[3]]
-        base.context = [p for p in (_path_of(g) for g in others.geometry) if p is not None]
+        base.context = [p for p in (polygon_path(g) for g in others.geometry) if p is not None]
         for d in pd.unique(deps):
             sel = (deps == d) & np.array([p is not None for p in paths])
             if sel.any():
-                base.boundaries.append(_path_of_boundary(geoms[sel].union_all()))
+                base.boundaries.append(boundary_path(geoms[sel].union_all()))
     return base
 
 
-def _path_of_boundary(geom):
+def boundary_path(geom):
     from matplotlib.path import Path as MPath
 
     import shapely
@@ -206,7 +207,7 @@ class Markers:
     label_max: int = 15
 
 
-def _scale_bar(ax, width_m: float) -> None:
+def scale_bar(ax, width_m: float) -> None:
     from matplotlib.patches import Rectangle
 
     target = width_m / 5
@@ -244,7 +245,7 @@ def draw(
     outline_label: str | None = None,
     markers: Sequence[Markers] = (),
     footer: str | None = None,
-    sources: str = _ATTRIBUTION,
+    sources: str = ATTRIBUTION,
     unplaced_label: str = "non placée sur le réseau",
     dpi: int = 110,
 ) -> Path:
@@ -303,7 +304,7 @@ def draw(
     out_mask = np.zeros(len(values), dtype=bool) if outline is None else np.asarray(outline, dtype=bool)
     sel = np.flatnonzero(has & out_mask)
     if len(sel):
-        ob = _path_of_boundary(base.geoms.iloc[sel].union_all())
+        ob = boundary_path(base.geoms.iloc[sel].union_all())
         if ob is not None:
             ax.add_collection(PatchCollection([PathPatch(ob)], facecolor="none", edgecolor="black", linewidth=1.6,
                                               zorder=5), autolim=False)
@@ -339,7 +340,7 @@ def draw(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    _scale_bar(ax, (x1 - x0) * 0.93)
+    scale_bar(ax, (x1 - x0) * 0.93)
     ax.set_title(title, fontsize=11)
     ax.legend(handles=handles, loc="upper left", fontsize=7.5, frameon=True, framealpha=0.9, title=legend_title,
               title_fontsize=8)

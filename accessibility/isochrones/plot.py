@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..maps import _ATTRIBUTION, TIME_COLORS, _path_of, _path_of_boundary, _scale_bar, fr_number, save_png
+from ..maps import ATTRIBUTION, TIME_COLORS, polygon_path, boundary_path, scale_bar, fr_number, save_png
 
 __all__ = ["surface_classes", "draw_isochrones"]
 
@@ -65,7 +65,7 @@ def draw_isochrones(
     departements=None,
     site_label: str | None = "sites",
     footer: str | None = None,
-    sources: str = _ATTRIBUTION,
+    sources: str = ATTRIBUTION,
     dpi: int = 110,
 ) -> Path:
     """Draw a surface, its isochrone outlines and its sites, and write a PNG.
@@ -121,12 +121,12 @@ def draw_isochrones(
     ax.set_axis_off()
     if polygons is not None and len(polygons):
         poly = polygons.to_crs(g.crs).cx[x0:x1, y0:y1]
-        ax.add_collection(PatchCollection([PathPatch(p) for p in (_path_of(q) for q in poly.geometry) if p is not None],
+        ax.add_collection(PatchCollection([PathPatch(p) for p in (polygon_path(q) for q in poly.geometry) if p is not None],
                                           facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.3, zorder=1),
                           autolim=False)
         deps = departement_of(poly["code"].to_numpy(object))
         wanted = set(departements) if departements else set(deps)
-        outlines = [_path_of_boundary(poly.geometry[deps == d].union_all()) for d in sorted(set(deps) & wanted)]
+        outlines = [boundary_path(poly.geometry[deps == d].union_all()) for d in sorted(set(deps) & wanted)]
         outlines = [o for o in outlines if o is not None]
         if outlines:
             ax.add_collection(PatchCollection([PathPatch(o) for o in outlines], facecolor="none", edgecolor="#333333",
@@ -153,7 +153,7 @@ def draw_isochrones(
         rank = n - 1 - k
         lw = _OUTLINE_WIDTHS[min(rank, len(_OUTLINE_WIDTHS) - 1)] * thin
         ls = _OUTLINE_STYLES[min(rank, len(_OUTLINE_STYLES) - 1)]
-        b = _path_of_boundary(geom)
+        b = boundary_path(geom)
         if b is not None:
             ax.add_collection(PatchCollection([PathPatch(b)], facecolor="none", edgecolor="black", linewidth=lw,
                                               linestyle=ls, zorder=5), autolim=False)
@@ -177,7 +177,7 @@ def draw_isochrones(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    _scale_bar(ax, (x1 - x0) * 0.93)
+    scale_bar(ax, (x1 - x0) * 0.93)
     fig.suptitle(title, fontsize=11, y=0.975)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=True,
               framealpha=0.9, title="minutes en voiture", title_fontsize=8)
