@@ -365,8 +365,12 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+#: The manifest's name inside a Parquet dataset directory: readers skip names starting with ``_``.
+DATASET_RUN_FILE = "_run.json"
+
+
 def _is_previous_run(d: Path) -> bool:
-    run = d / RUN_FILE
+    run = d / RUN_FILE if (d / RUN_FILE).is_file() else d / DATASET_RUN_FILE
     if not run.is_file():
         return False
     try:
@@ -451,10 +455,16 @@ class OutputDir:
     ...     out.commit({"command": "compute"})
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, resume_key: str | None = None, manifest_name: str = RUN_FILE):
         self.final = check_out_dir(path)
+        self.manifest_name = manifest_name
         self.staging: Path | None = None
         self.committed: list[Path] = []
+        #: With a key, the staging directory is ``.NAME.resume-KEY``: kept when the run fails or
+        #: is interrupted, so that the same run started again finds what was already written
+        #: (long matrices); a lock keeps two runs from writing it at once.
+        self.resume_key = resume_key
+        self._lock = None
 
     # -- life cycle
     def __enter__(self) -> "OutputDir":
@@ -464,18 +474,51 @@ class OutputDir:
         except OSError as exc:
             raise InputFileError(f"cannot create {str(parent)!r}: {exc.strerror or exc}") from None
         self._recover()
-        self.staging = parent / f".{self.final.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        if self.resume_key is None:
+            self.staging = parent / f".{self.final.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        else:
+            self.staging = parent / f".{self.final.name}.resume-{self.resume_key}"
         try:
-            self.staging.mkdir()
+            self.staging.mkdir(exist_ok=self.resume_key is not None)
         except OSError as exc:
             raise InputFileError(f"cannot write into {str(parent)!r}: {exc.strerror or exc}") from None
+        if self.resume_key is not None:
+            self._take_lock()
         return self
 
+    def _take_lock(self) -> None:
+        import fcntl
+
+        assert self.staging is not None
+        self._lock = open(self.staging / ".lock", "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            self._lock = None
+            self.staging = None
+            raise InputFileError(f"another run is writing {str(self.final)!r} right now") from None
+
+    @property
+    def resuming(self) -> bool:
+        """Whether a resumable staging directory already held files of an earlier attempt."""
+        return bool(self.resume_key) and any(p.name != ".lock" for p in self.staging.iterdir()) if self.staging else False
+
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.resume_key is not None and exc_type is not None and self.staging is not None:
+            self._release()  # kept for the next attempt of the same run
+            self.staging = None
+            return
         self.discard()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def discard(self) -> None:
         """Remove the staging directory (nothing of this run stays)."""
+        self._release()
         if self.staging is not None and self.staging.exists():
             shutil.rmtree(self.staging, ignore_errors=True)
         self.staging = None
@@ -510,10 +553,11 @@ class OutputDir:
         return p
 
     def files(self) -> list[str]:
-        """Relative names of the files written so far."""
+        """Relative names of the files written so far (the lock of a resumable run aside)."""
         if self.staging is None:
             return []
-        return sorted(str(p.relative_to(self.staging)) for p in self.staging.rglob("*") if p.is_file())
+        return sorted(str(p.relative_to(self.staging)) for p in self.staging.rglob("*")
+                      if p.is_file() and p.name not in (".lock", self.manifest_name))
 
     def commit(self, manifest: dict) -> list[Path]:
         """Write ``run.json`` (``manifest`` plus the list of outputs) and swap the run in.
@@ -531,13 +575,15 @@ class OutputDir:
             outputs.append({"file": name, "bytes": f.stat().st_size, "sha256": sha256_file(f)})
         meta = dict(manifest)
         meta["outputs"] = outputs
-        with open(self.staging / RUN_FILE, "w", encoding="utf-8") as fh:
+        self._release()
+        (self.staging / ".lock").unlink(missing_ok=True)
+        with open(self.staging / self.manifest_name, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, ensure_ascii=False, indent=2, default=_json_default)
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
         self._swap()
-        self.committed = [self.final / o["file"] for o in outputs] + [self.final / RUN_FILE]
+        self.committed = [self.final / o["file"] for o in outputs] + [self.final / self.manifest_name]
         return self.committed
 
     def _swap(self) -> None:

@@ -199,6 +199,23 @@ class Graph:
             self._cache[("core", reverse)] = red
         return red
 
+    def hierarchy(self, *, build: bool = True):
+        """The contraction hierarchy of the graph (:mod:`accessibility.routing.ch`), for fast
+        many-to-many matrices: kept on the graph once made; for a cached graph, saved beside it
+        (``ch/`` in its cache directory, memory-mappable, tied to the graph's arrays) and read
+        back from there. ``build=False``: None unless one is already at hand.
+        """
+        from .routing.ch import hierarchy as _hierarchy
+        from .routing.ch import load_or_build_ch
+
+        key = ("ch", ())
+        if key in self._cache:
+            return self._cache[key]
+        path = self._cache.get("cache_path")
+        if path is not None and (build or (Path(path) / "ch" / "meta.json").exists()):
+            return load_or_build_ch(self, Path(path) / "ch")
+        return _hierarchy(self) if build else None
+
     @property
     def n_vertices(self) -> int:
         """Road vertices a place can snap to: nodes and shape points."""
@@ -779,11 +796,14 @@ def load_graph(
             log.warning("cached graph %s is unusable (%s); rebuilding", path, exc)
         else:
             rep = replace(g.report, from_cache=True, build_s=time.perf_counter() - t0, source=stamp["source"])
-            return replace(g, report=rep, _cache=g._cache)
+            g = replace(g, report=rep, _cache=g._cache)
+            g._cache["cache_path"] = path
+            return g
     g = build_graph(src, profile=prof)
     g = replace(g, report=replace(g.report, **stamp))
     try:
         save_graph(g, path)
+        g._cache["cache_path"] = path
     except OSError as exc:
         log.warning("could not write the graph cache %s: %s", path, exc)
     return g

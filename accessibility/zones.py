@@ -47,7 +47,7 @@ from .locations import (
     place_population_cells, weighted_by_cells,
 )
 from .places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places  # noqa: F401 - reasons re-exported
-from .routing import place_matrix
+from .places import matrix as place_matrix
 from .routing.points import nearest_place_groups
 from .runs import Run
 from .services import EquipmentPresence, equipment_presence, pole_mask
@@ -189,7 +189,7 @@ def _by_matrix(graph, origins, servers, usable, time_s, nearest, bar) -> None:
     mat = np.full((n, len(servers)), np.inf)
     if len(ok_o) and len(ok_p):
         bar.set_description("origin x server matrix")
-        mat[np.ix_(ok_o, ok_p)] = place_matrix(graph, origins.snapped.take(ok_o), servers.snapped.take(ok_p))
+        mat[np.ix_(ok_o, ok_p)] = place_matrix(graph, origins.take(ok_o), servers.take(ok_p))
     bar.set_description("equipments")
     for j in range(usable.shape[1]):
         cols = np.flatnonzero(usable[:, j])

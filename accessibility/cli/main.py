@@ -18,6 +18,7 @@ _COMMANDS = {
     "data": ("accessibility.cli.data", "data"),
     "fragility": ("accessibility.cli.fragility", "fragility"),
     "isochrones": ("accessibility.cli.isochrones", "isochrones"),
+    "matrix": ("accessibility.cli.matrix", "matrix"),
 }
 
 

@@ -183,7 +183,7 @@ class MatrixQuery:
         if self.strategy == "dijkstra" and not metres:
             tp, tn, tt, _ = self.tgt
             return _kernels.matrix(g.indptr, g.indices, g.time_s, sp, sn, st, tp, tn, tt,
-                                   self.cutoff), None
+                                   self.cutoff, red=g.reduced()), None
         out_t = np.full((ns, self.n_targets), np.inf)
         out_l = np.full((ns, self.n_targets), np.inf) if metres else np.empty((0, 0))
         base = (g.indptr, g.indices, g.time_s, g.length_m)
@@ -213,9 +213,7 @@ def _resolve(graph: Graph, n_o: int, n_d: int, strategy: str,
                 break
     s = choose_strategy(n_o, n_d, has_hierarchy=hierarchy is not None, strategy=strategy)
     if s in ("ch", "phast") and hierarchy is None:
-        from .ch import hierarchy as get_hierarchy
-
-        hierarchy = get_hierarchy(graph)
+        hierarchy = graph.hierarchy()  # from the graph's cache directory when it has one
     return s, hierarchy
 
 
