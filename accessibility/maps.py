@@ -269,11 +269,11 @@ def draw(
     sources : str
         Attribution line.
     """
-    from matplotlib.collections import PatchCollection
+    from matplotlib.collections import PathCollection
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, PathPatch
+    from matplotlib.patches import Patch
 
     values = np.asarray(values, dtype=float)
     cmap = ListedColormap(list(colors))
@@ -281,33 +281,34 @@ def draw(
     fig = Figure(figsize=(8, 8.6))
     ax = fig.add_subplot()
     ax.set_axis_off()
-    # collections with autolim=False: the extent is set below, no bounds to compute per path
+    # one PathCollection per layer, in data coordinates, autolim=False: no patch object per
+    # commune and no bounds to compute (the extent is set below)
+    def layer(paths, **kw):
+        pc = PathCollection(list(paths), sizes=None, transform=ax.transData, **kw)
+        ax.add_collection(pc, autolim=False)
+        return pc
+
     if base.context:
-        ax.add_collection(PatchCollection([PathPatch(p) for p in base.context], facecolor="#eeeeee",
-                                          edgecolor="white", linewidth=0.3, zorder=1), autolim=False)
+        layer(base.context, facecolor="#eeeeee", edgecolor="white", linewidth=0.3, zorder=1)
     has = np.array([p is not None for p in base.paths], dtype=bool)
     ok = np.isfinite(values)
     sel = np.flatnonzero(has & ok)
     if len(sel):
-        pc = PatchCollection([PathPatch(base.paths[i]) for i in sel], cmap=cmap, norm=norm, edgecolor="white",
-                             linewidth=0.25, zorder=2)
+        pc = layer([base.paths[i] for i in sel], cmap=cmap, norm=norm, edgecolor="white", linewidth=0.25, zorder=2)
         pc.set_array(values[sel])
-        ax.add_collection(pc, autolim=False)
     sel = np.flatnonzero(has & ~ok)
     if len(sel):
-        ax.add_collection(PatchCollection([PathPatch(base.paths[i]) for i in sel], facecolor=UNPLACED_COLOR,
-                                          edgecolor="white", hatch="///", linewidth=0.25, zorder=2), autolim=False)
-    bounds = [PathPatch(b) for b in base.boundaries if b is not None]
+        layer([base.paths[i] for i in sel], facecolor=UNPLACED_COLOR, edgecolor="white", hatch="///", linewidth=0.25,
+              zorder=2)
+    bounds = [b for b in base.boundaries if b is not None]
     if bounds:
-        ax.add_collection(PatchCollection(bounds, facecolor="none", edgecolor="#333333", linewidth=0.9, zorder=4),
-                          autolim=False)
+        layer(bounds, facecolor="none", edgecolor="#333333", linewidth=0.9, zorder=4)
     out_mask = np.zeros(len(values), dtype=bool) if outline is None else np.asarray(outline, dtype=bool)
     sel = np.flatnonzero(has & out_mask)
     if len(sel):
         ob = boundary_path(base.geoms.iloc[sel].union_all())
         if ob is not None:
-            ax.add_collection(PatchCollection([PathPatch(ob)], facecolor="none", edgecolor="black", linewidth=1.6,
-                                              zorder=5), autolim=False)
+            layer([ob], facecolor="none", edgecolor="black", linewidth=1.6, zorder=5)
     dots = ~has & np.isfinite(base.dots[:, 0])
     if dots.any():
         d_ok = dots & ok
@@ -361,5 +362,5 @@ def save_png(fig, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     canvas.draw()
     im = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     out = Path(path)
-    im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, format="PNG", compress_level=6)
+    im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", compress_level=6)
     return out

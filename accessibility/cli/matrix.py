@@ -123,7 +123,7 @@ def matrix(origins, destinations, departements, max_minutes, strategy, wide, chu
     if c["parts_resumed"]:
         click.echo(f"went on from an interrupted run: {c['parts_resumed']} of {c['parts']} parts were already written")
     rate = c["pairs_computed_now"] / run.seconds.get("route", secs) if run.seconds.get("route") else 0
-    click.echo(f"{len(written)} files written to {out_dir} in {secs:.1f} s ({rate:,.0f} pairs/s routing)")
+    click.echo(f"{len(written)} files written to {out_dir} in {secs:.1f} s ({rate:,.0f} pairs/s)")
 
 
 def _client(workers, scheduler):
