@@ -41,6 +41,14 @@ _EXPORTS = {
     "route": "routing",
     "AccessResult": "zones",
     "compute_access": "zones",
+    "Places": "places",
+    "Run": "runs",
+    "SitingModel": "siting",
+    "write_matrix": "distancier",
+    "matrix_frame": "distancier",
+    "matrix_arrays": "distancier",
+    "NoServiceError": "errors",
+    "DownloadError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]
