@@ -27,7 +27,6 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ._io import OutputDir

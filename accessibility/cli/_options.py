@@ -149,6 +149,52 @@ def out_option(default: str):
     )
 
 
+#: A file option (``--bpe FILE`` …): a path, checked by the loader that reads it.
+input_file = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
+
+
+def library_callback(func):
+    """A click callback calling ``func(value)``: the library's InvalidParameterError becomes a
+    ``click.BadParameter`` (exit 2, the option named), raised before any work."""
+
+    def callback(ctx, param, value):
+        from ..errors import InvalidParameterError
+
+        try:
+            return func(value)
+        except InvalidParameterError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+def _departements(value):
+    from ..zones import parse_departements
+
+    return parse_departements(value) if value else None
+
+
+def _filters(values):
+    from ..sites import parse_filter
+
+    return tuple(parse_filter(v) for v in values)
+
+
+def _service(value):
+    from ..sites import parse_service
+
+    return None if value is None else parse_service(value)
+
+
+#: ``--departement CODES`` (repeatable, comma separated): a tuple of codes, or None when not
+#: given (the command then takes the data directory's).
+departements_callback = library_callback(_departements)
+#: ``--filter COL=V1,V2`` (repeatable): a tuple of ``(column, values)``.
+filters_callback = library_callback(_filters)
+#: ``--service SOURCE``: a :class:`accessibility.sites.ServiceSpec` (None when not given).
+service_callback = library_callback(_service)
+
+
 def parse_lonlat(value: str, param_hint: str) -> tuple[float, float]:
     """Parse ``"LON,LAT"`` into floats, or raise ``click.BadParameter`` naming the value."""
     parts = value.replace(" ", "").split(",")

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
 from ._options import (
-    cache_dir_option, data_option, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+    cache_dir_option, data_option, departements_callback, friendly_errors, input_file, osm_option, out_option,
+    profile_option, resolve_inputs,
 )
 
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
-_input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
+_input = input_file
 
 
 def _parse_thresholds(ctx, param, value: str) -> tuple[float, ...]:
@@ -34,16 +34,6 @@ def _parse_thresholds(ctx, param, value: str) -> tuple[float, ...]:
     return vals
 
 
-def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
-    from ..errors import InvalidParameterError
-    from ..zones import parse_departements
-
-    if not value:
-        return None  # the data directory's (04,05 for the embedded data)
-    try:
-        return parse_departements(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -81,7 +71,7 @@ def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
     "departements",
     multiple=True,
     metavar="CODES",
-    callback=_parse_departements,
+    callback=departements_callback,
     help="Départements analysed, comma separated or repeated. Default: the data directory's (04,05).",
 )
 @data_option

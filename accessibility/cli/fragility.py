@@ -9,26 +9,16 @@ import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+    cache_dir_option, data_option, departements_callback, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
 )
 
 _input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
 
 
-def _parse_departements(ctx, param, value: tuple[str, ...]):
-    from ..errors import InvalidParameterError
-    from ..zones import parse_departements
-
-    if not value:
-        return None  # the data directory's (04,05 for the embedded data)
-    try:
-        return parse_departements(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
-@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=_parse_departements,
+@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Départements analysed (the study region), comma separated or repeated. Default: the data "
                    "directory's (04,05).")
 @data_option

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from ..settings import SNAP_MAX_DISTANCE_M, TIERS
 from ._options import (
-    cache_dir_option, data_option, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+    cache_dir_option, data_option, departements_callback, filters_callback, friendly_errors, input_file,
+    library_callback, osm_option, out_option, profile_option, resolve_inputs,
 )
 
-_input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
+_input = input_file
 _TIER_FR = {"proximite": "de proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 
 
-def _bad(func):
-    """A click callback that turns the library's InvalidParameterError into click.BadParameter."""
-
-    def callback(ctx, param, value):
-        from ..errors import InvalidParameterError
-
-        try:
-            return func(value)
-        except InvalidParameterError as exc:
-            raise click.BadParameter(str(exc)) from None
-
-    return callback
+_bad = library_callback
 
 
 def _points(value):
@@ -55,18 +44,6 @@ def _crs(value):
     return value
 
 
-def _departements(value):
-    from ..zones import parse_departements
-
-    return parse_departements(value) if value else None
-
-
-def _filters(values):
-    from ..sites import parse_filter
-
-    return tuple(parse_filter(v) for v in values)
-
-
 def _service(value):
     from ..isochrones.sources import parse_bpe_source
 
@@ -88,7 +65,7 @@ def _service(value):
               help="Side of a raster cell (metres).")
 @click.option("--crs", default="EPSG:2154", show_default=True, callback=_bad(_crs),
               help="Projected CRS in metres of the raster.")
-@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=_bad(_departements),
+@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Study area: the raster covers these départements (comma separated or repeated). Default: the "
                    "data directory's (04,05) for --service and --tier, the area reached within --max-minutes for --from.")
 @click.option("--max-offroad", type=click.FloatRange(0.0, min_open=True), default=None, metavar="METRES",
@@ -96,7 +73,7 @@ def _service(value):
 @click.option("--max-minutes", type=click.FloatRange(0.0, min_open=True), default=None,
               help="Times above it are nodata. Default: the largest --minutes for --from without --departement, "
                    "else no limit.")
-@click.option("--filter", "filters", multiple=True, callback=_bad(_filters), metavar="COL=V1,V2",
+@click.option("--filter", "filters", multiple=True, callback=filters_callback, metavar="COL=V1,V2",
               help="With --service: keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
 @click.option("--id-column", default=None, help="Id column of a CSV of points (default: id, id_fs, …).")
 @click.option("--name-column", default=None, help="Name column of a CSV of points (default: name, nom, lib_fs, …).")

@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+    cache_dir_option, data_option, departements_callback, friendly_errors, input_file, library_callback, osm_option,
+    out_option, profile_option, resolve_inputs,
 )
 
-_input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
+_input = input_file
 
 
-def _parse_side(ctx, param, value):
-    from ..errors import InvalidParameterError
+def _side(value):
     from ..sites import parse_service
 
-    if value == "communes":
-        return value
-    try:
-        return parse_service(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
+    return value if value == "communes" else parse_service(value)
 
 
-def _parse_departements(ctx, param, value):
-    from ..errors import InvalidParameterError
-    from ..zones import parse_departements
+_parse_side = library_callback(_side)
 
-    if not value:
-        return None
-    try:
-        return parse_departements(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
+
 
 
 @click.command()
@@ -44,7 +31,7 @@ def _parse_departements(ctx, param, value):
               help="Origins: the communes of --departement, or a point source (france-services, bpe:TYPEQU, a CSV/GeoPackage).")
 @click.option("--to", "destinations", default="communes", show_default=True, callback=_parse_side, metavar="communes|SOURCE",
               help="Destinations, as --from.")
-@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=_parse_departements,
+@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Départements of the communes. Default: the data directory's (04,05).")
 @click.option("--max-minutes", type=click.FloatRange(0.0, min_open=True), default=None,
               help="Pairs farther than this are null (and computed faster).")

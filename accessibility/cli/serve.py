@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from pathlib import Path
 
 import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import cache_dir_option, data_option, friendly_errors, osm_option, profile_option, resolve_inputs
-from .site import _input, _load, _parse_departements, _parse_filters, _parse_service
+from ._options import departements_callback, filters_callback, input_file as _input, service_callback
+from .site import _load
 
 #: Default address: this machine only.
 DEFAULT_HOST = "127.0.0.1"
@@ -54,11 +54,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="Address to listen on. The default answers this machine only; 0.0.0.0 opens the page to the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True, help="TCP port (0: any free port).")
-@click.option("--service", "service", default="france-services", show_default=True, callback=_parse_service,
+@click.option("--service", "service", default="france-services", show_default=True, callback=service_callback,
               metavar="SOURCE", help="france-services, mediation, cnfs, bpe:TYPEQU (e.g. bpe:D201), or a CSV/GeoPackage of points.")
-@click.option("--filter", "filters", multiple=True, callback=_parse_filters, metavar="COL=V1,V2",
+@click.option("--filter", "filters", multiple=True, callback=filters_callback, metavar="COL=V1,V2",
               help="Keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
-@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=_parse_departements,
+@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Départements analysed. Default: the data directory's (04,05).")
 @click.option("--threshold", type=click.FloatRange(0.0, min_open=True), default=30.0, show_default=True,
               help="Minutes: a commune beyond it is counted (the France services commitment is 30).")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, friendly_errors, osm_option, out_option, parse_lonlat, profile_option,
-    resolve_inputs,
+    cache_dir_option, data_option, departements_callback, filters_callback, friendly_errors, input_file, osm_option,
+    out_option, parse_lonlat, profile_option, resolve_inputs, service_callback,
 )
 
-_input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
+_input = input_file
 
 
 def _parse_adds(ctx, param, values):
@@ -27,48 +26,22 @@ def _parse_adds(ctx, param, values):
     return tuple(out)
 
 
-def _parse_filters(ctx, param, values):
-    from ..errors import InvalidParameterError
-    from ..sites import parse_filter
-
-    try:
-        return tuple(parse_filter(v) for v in values)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
-def _parse_service(ctx, param, value):
-    from ..errors import InvalidParameterError
-    from ..sites import parse_service
-
-    try:
-        return parse_service(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
-def _parse_departements(ctx, param, value):
-    from ..errors import InvalidParameterError
-    from ..zones import parse_departements
-
-    if not value:
-        return None
-    try:
-        return parse_departements(value)
-    except InvalidParameterError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
-@click.option("--service", "service", default="france-services", show_default=True, callback=_parse_service,
+@click.option("--service", "service", default="france-services", show_default=True, callback=service_callback,
               metavar="SOURCE", help="france-services, mediation, cnfs, bpe:TYPEQU (e.g. bpe:D201), or a CSV/GeoPackage of points.")
-@click.option("--filter", "filters", multiple=True, callback=_parse_filters, metavar="COL=V1,V2",
+@click.option("--filter", "filters", multiple=True, callback=filters_callback, metavar="COL=V1,V2",
               help="Keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
 @click.option("--id-column", default=None, help="Id column of a point file (default: id, id_fs, …).")
 @click.option("--name-column", default=None, help="Name column of a point file (default: name, nom, lib_fs, …).")
 @click.option("--lon-column", default=None, help="Longitude column of a point file (default: lon, longitude, …).")
 @click.option("--lat-column", default=None, help="Latitude column of a point file (default: lat, latitude, …).")
-@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=_parse_departements,
+@click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Départements analysed. Default: the data directory's (04,05).")
 @click.option("--threshold", type=click.FloatRange(0.0, min_open=True), default=30.0, show_default=True,
               help="Minutes: a commune beyond it is counted (the France services commitment is 30).")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import numpy as np
 
-from ..errors import DataFormatError, InputFileError
+from ..errors import DataFormatError
 
 __all__ = ["POPULATION_GRID_COLUMNS", "load_population_grid"]
 
@@ -37,7 +35,6 @@ def load_population_grid(path: str | os.PathLike):
     DataFormatError
         A column is missing, or coordinates or populations are not numbers / not WGS84.
     """
-    import pandas as pd
 
     from .._io import read_table, require_keys, require_numbers
     from ..communes import normalize_codes

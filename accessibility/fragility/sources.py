@@ -15,10 +15,9 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
-from .._io import check_file, line_of, read_table, require_keys, require_numbers
+from .._io import check_file, read_table, require_keys, require_numbers
 from ..errors import DataFormatError
 from .tables import EXTRA_VARIABLES, classify_services
 

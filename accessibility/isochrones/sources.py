@@ -15,13 +15,12 @@ Three ways to give them, the three modes of ``access isochrones``:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import InvalidParameterError, NoServiceError, SnapError
+from ..errors import InvalidParameterError, SnapError
 from ..graph import Graph
 from ..places import OUTSIDE, Places
 from ..settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M

@@ -116,7 +116,7 @@ def _check(cost, weights, base, k=None, threshold=None):
 
 
 def _milp(c, A, lb, ub, integrality, bounds, time_limit):
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import LinearConstraint, milp
 
     res = milp(c, constraints=[LinearConstraint(A, lb, ub)], integrality=integrality, bounds=bounds,
                options={"time_limit": float(time_limit), "disp": False})
