@@ -49,6 +49,7 @@ __all__ = [
     "require_numbers",
     "require_keys",
     "OutputDir",
+    "run_outputs",
     "check_out_dir",
     "RUN_FILE",
     "pid_alive",
@@ -441,6 +442,11 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+#: Output directories committed by this process, in order (the CLI tells an interrupt that came
+#: after a commit from one that came before).
+COMMITTED: list[Path] = []
+
+
 class OutputDir:
     """A run's output directory, written as one unit (see the module docstring).
 
@@ -583,6 +589,7 @@ class OutputDir:
             fh.flush()
             os.fsync(fh.fileno())
         self._swap()
+        COMMITTED.append(self.final)
         self.committed = [self.final / o["file"] for o in outputs] + [self.final / self.manifest_name]
         return self.committed
 
@@ -602,6 +609,31 @@ class OutputDir:
         os.rename(st, self.final)
         self.staging = None
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_outputs(out_dir: str | os.PathLike, **kw) -> Iterator[OutputDir]:
+    """:class:`OutputDir` for a command's writer, with the errors of writing in one line.
+
+    A full disk or a permission problem (``OSError``), or GDAL's way of saying so (pyogrio's and
+    rasterio's ``RuntimeError``), becomes :class:`~accessibility.errors.InputFileError` naming the
+    directory; nothing of the run is left (see :class:`OutputDir`).
+
+    Examples
+    --------
+    >>> with run_outputs(out) as o:                       # doctest: +SKIP
+    ...     table.to_csv(o.path("table.csv"))
+    ...     files = o.commit(run.to_dict())
+    """
+    try:
+        with OutputDir(out_dir, **kw) as out:
+            yield out
+    except OSError as exc:
+        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None
+    except RuntimeError as exc:
+        if not type(exc).__module__.startswith(("pyogrio", "rasterio")):
+            raise
+        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc}") from None
 
 
 def _json_default(o):

@@ -29,8 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import OutputDir
-from .errors import InputFileError
+from ._io import OutputDir, run_outputs
 from .maps import MapBase, Markers, draw, fr_number, map_base, time_classes
 from .runs import Run
 from .zones import AccessResult
@@ -221,30 +220,23 @@ def write_outputs(
         The outputs cannot be written (permissions, full disk): nothing of the run is left.
     """
     run = run if run is not None else (result.manifest or Run("compute"))
-    try:
-        with OutputDir(out_dir) as out:
-            with run.stage("write"):
-                write_tables(out, {
-                    "access_times.csv": result.access,
-                    "equipment_times.csv": result.equipment_times,
-                    "summary.csv": result.summary,
-                    "unplaced_communes.csv": result.unplaced,
-                    "poles.csv": result.poles,
-                })
-                _write_gpkg(result, polygons, out.path("zones_grises.gpkg"))
-            if maps:
-                with run.stage("maps"):
-                    base = map_base_of(result, polygons)
-                    for method in result.parameters["methods"]:
-                        for tier in result.parameters["tiers"]:
-                            plot_map(result, tier, method, out.path(f"map_{tier}_{method}.png"), base=base)
-            manifest = run.to_dict()
-            manifest["absent_equipments"] = result.absent_equipments.to_dict(orient="records")
-            manifest["equipments_not_in_extract"] = result.equipments_not_in_extract.to_dict(orient="records")
-            return out.commit(manifest)
-    except OSError as exc:
-        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None
-    except RuntimeError as exc:  # GDAL (pyogrio) reports a full disk or a bad path this way
-        if not type(exc).__module__.startswith("pyogrio"):
-            raise
-        raise InputFileError(f"cannot write the GeoPackage into {str(out_dir)!r}: {exc}") from None
+    with run_outputs(out_dir) as out:
+        with run.stage("write"):
+            write_tables(out, {
+                "access_times.csv": result.access,
+                "equipment_times.csv": result.equipment_times,
+                "summary.csv": result.summary,
+                "unplaced_communes.csv": result.unplaced,
+                "poles.csv": result.poles,
+            })
+            _write_gpkg(result, polygons, out.path("zones_grises.gpkg"))
+        if maps:
+            with run.stage("maps"):
+                base = map_base_of(result, polygons)
+                for method in result.parameters["methods"]:
+                    for tier in result.parameters["tiers"]:
+                        plot_map(result, tier, method, out.path(f"map_{tier}_{method}.png"), base=base)
+        manifest = run.to_dict()
+        manifest["absent_equipments"] = result.absent_equipments.to_dict(orient="records")
+        manifest["equipments_not_in_extract"] = result.equipments_not_in_extract.to_dict(orient="records")
+        return out.commit(manifest)

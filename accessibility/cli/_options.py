@@ -99,6 +99,9 @@ def friendly_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from .._io import COMMITTED
+
+        commits = len(COMMITTED)
         try:
             return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -108,7 +111,9 @@ def friendly_errors(func):
         except MemoryError:
             raise click.ClickException("out of memory: try a smaller extract or area") from None
         except KeyboardInterrupt:
-            click.echo("Interrupted: nothing of this run was kept.", err=True)
+            done = COMMITTED[commits:]
+            click.echo(f"Interrupted after the outputs were written: {done[-1]} is complete." if done
+                       else "Interrupted: nothing of this run was kept.", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""

@@ -35,10 +35,15 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx):
         # Ctrl-C or SIGTERM outside a command's own handler (while options are checked, or as
         # it returns): the same message and status as inside it, not click's "Aborted!"
+        from .._io import COMMITTED
+
+        commits = len(COMMITTED)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            click.echo("Interrupted: nothing of this run was kept.", err=True)
+            done = COMMITTED[commits:]
+            click.echo(f"Interrupted after the outputs were written: {done[-1]} is complete." if done
+                       else "Interrupted: nothing of this run was kept.", err=True)
             ctx.exit(130)
 
 

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import OutputDir
-from ..errors import InputFileError
+from .._io import run_outputs
 from ..maps import MapBase, Markers, draw, fr_number, map_base
 from ..runs import Run
 from .index import FragilityResult
@@ -177,29 +176,23 @@ def write_outputs(result: FragilityResult, out_dir: str | os.PathLike, *, polygo
         The outputs cannot be written: nothing of the run is left.
     """
     run = run if run is not None else (result.manifest or Run("fragility"))
-    try:
-        with OutputDir(out_dir) as out:
-            with run.stage("write"):
-                _csv(result.table, out.path("fragility.csv"))
-                _csv(result.variables, out.path("variables.csv"))
-                _csv(result.sites, out.path("sites.csv"))
-                _csv(result.unplaced, out.path("unplaced_communes.csv"))
-                _write_gpkg(result, polygons, out.path("fragility.gpkg"))
-            if maps:
-                with run.stage("maps"):
-                    base = _map_base(result, polygons)
-                    for s in result.available_sub_indices:
-                        plot_index_map(result, f"index_{s}", out.path(f"map_{s}.png"), base=base)
-                    plot_index_map(result, "dimension", out.path("map_dimension.png"), base=base)
-            manifest = run.to_dict()
-            manifest.update(manifest_extras(result))
-            return out.commit(manifest)
-    except OSError as exc:
-        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None
-    except RuntimeError as exc:  # GDAL (pyogrio) reports a full disk or a bad path this way
-        if not type(exc).__module__.startswith("pyogrio"):
-            raise
-        raise InputFileError(f"cannot write the GeoPackage into {str(out_dir)!r}: {exc}") from None
+    with run_outputs(out_dir) as out:
+        with run.stage("write"):
+            _csv(result.table, out.path("fragility.csv"))
+            _csv(result.variables, out.path("variables.csv"))
+            _csv(result.sites, out.path("sites.csv"))
+            _csv(result.unplaced, out.path("unplaced_communes.csv"))
+            _write_gpkg(result, polygons, out.path("fragility.gpkg"))
+        if maps:
+            with run.stage("maps"):
+                base = _map_base(result, polygons)
+                for s in result.available_sub_indices:
+                    plot_index_map(result, f"index_{s}", out.path(f"map_{s}.png"), base=base)
+                plot_index_map(result, "dimension", out.path("map_dimension.png"), base=base)
+        manifest = run.to_dict()
+        manifest.update(manifest_extras(result))
+        return out.commit(manifest)
+
 
 
 def format_summary(result: FragilityResult, *, top: int = 15) -> str:

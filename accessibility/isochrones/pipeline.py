@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputFileError, InvalidParameterError
+from ..errors import InvalidParameterError
 from ..graph import Graph
 from ..places import OUTSIDE, Places
 from ..runs import Run
@@ -289,36 +289,27 @@ def write_outputs(
     """
     import geopandas as gpd
 
-    from .._io import OutputDir
+    from .._io import run_outputs
     from .plot import draw_isochrones
     from .raster import write_geotiff
 
     run = run if run is not None else (result.manifest or Run("isochrones"))
     s = result.surface
-    try:
-        with OutputDir(out_dir) as out:
-            with run.stage("write"):
-                write_geotiff(s, out.path("travel_time.tif"), title=result.title)
-                result.contours.to_file(out.path("isochrones.gpkg"), layer="isochrones", driver="GPKG")
-                placed = s.sites.take(s.sites.placed)
-                pts = gpd.GeoDataFrame(
-                    {"id": placed.ids, "name": placed.names, "snap_distance_m": np.round(placed.distance_m, 1)},
-                    geometry=gpd.points_from_xy(placed.lon, placed.lat), crs="EPSG:4326",
-                ).to_crs(s.crs)
-                pts.to_file(out.path("isochrones.gpkg"), layer="sites", driver="GPKG")
-                result.table().to_csv(out.path("isochrones.csv"), index=False, lineterminator="\n")
-                result.sites_table().to_csv(out.path("sites.csv"), index=False, lineterminator="\n")
-            if maps:
-                with run.stage("maps"):
-                    draw_isochrones(s, result.contours, out.path("map.png"), minutes=result.minutes,
-                                    title=result.title, polygons=polygons, departements=result.departements or None,
-                                    site_label=result.site_label, footer=_footer(result))
-            return out.commit(run.to_dict())
-    except OSError as exc:
-        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None
-    except RuntimeError as exc:  # GDAL (pyogrio, rasterio) reports a full disk or a bad path this way
-        mod = type(exc).__module__
-        if not (mod.startswith("pyogrio") or mod.startswith("rasterio")):
-            raise
-        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc}") from None
-
+    with run_outputs(out_dir) as out:
+        with run.stage("write"):
+            write_geotiff(s, out.path("travel_time.tif"), title=result.title)
+            result.contours.to_file(out.path("isochrones.gpkg"), layer="isochrones", driver="GPKG")
+            placed = s.sites.take(s.sites.placed)
+            pts = gpd.GeoDataFrame(
+                {"id": placed.ids, "name": placed.names, "snap_distance_m": np.round(placed.distance_m, 1)},
+                geometry=gpd.points_from_xy(placed.lon, placed.lat), crs="EPSG:4326",
+            ).to_crs(s.crs)
+            pts.to_file(out.path("isochrones.gpkg"), layer="sites", driver="GPKG")
+            result.table().to_csv(out.path("isochrones.csv"), index=False, lineterminator="\n")
+            result.sites_table().to_csv(out.path("sites.csv"), index=False, lineterminator="\n")
+        if maps:
+            with run.stage("maps"):
+                draw_isochrones(s, result.contours, out.path("map.png"), minutes=result.minutes,
+                                title=result.title, polygons=polygons, departements=result.departements or None,
+                                site_label=result.site_label, footer=_footer(result))
+        return out.commit(run.to_dict())

@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import OutputDir
-from ..errors import InputFileError
+from .._io import run_outputs
 from ..maps import Markers, draw, fr_number, map_base, time_classes
 from ..runs import Run
 from .model import Optimisation, Scenario
@@ -106,34 +105,28 @@ def write_site_outputs(
     """
     run = run if run is not None else Run("site")
     what_if = scenario.added is not None or bool(scenario.removed)
-    try:
-        with OutputDir(out_dir) as out:
-            with run.stage("write"):
-                _csv(scenario.communes, out.path("communes.csv"))
-                _csv(scenario.sites, out.path("sites.csv"))
-                _csv(scenario.totals, out.path("totals.csv"))
-                _csv(scenario.crossings, out.path("crossings.csv"))
-                if optimisation is not None:
-                    _csv(optimisation.table, out.path("optimisation.csv"))
-                if unplaced_sites is not None and len(unplaced_sites):
-                    _csv(unplaced_sites, out.path("unplaced_sites.csv"))
-                _gpkg(scenario, polygons, communes_lonlat[["code", "lon", "lat"]], out.path("siting.gpkg"))
-            if maps:
-                with run.stage("maps"):
-                    cl = communes_lonlat
-                    base = map_base(cl["code"], cl["departement"], cl["lon"], cl["lat"], polygons)
-                    if what_if:
-                        plot_site_map(scenario, "before", out.path("map_before.png"), base=base, title=f"{title}\navant")
-                        plot_site_map(scenario, "after", out.path("map_after.png"), base=base, title=f"{title}\naprès")
-                    else:
-                        plot_site_map(scenario, "before", out.path("map.png"), base=base, title=title)
-            return out.commit(run.to_dict())
-    except OSError as exc:
-        raise InputFileError(f"cannot write the outputs into {str(out_dir)!r}: {exc.strerror or exc}") from None
-    except RuntimeError as exc:  # GDAL (pyogrio) reports a full disk or a bad path this way
-        if not type(exc).__module__.startswith("pyogrio"):
-            raise
-        raise InputFileError(f"cannot write the GeoPackage into {str(out_dir)!r}: {exc}") from None
+    with run_outputs(out_dir) as out:
+        with run.stage("write"):
+            _csv(scenario.communes, out.path("communes.csv"))
+            _csv(scenario.sites, out.path("sites.csv"))
+            _csv(scenario.totals, out.path("totals.csv"))
+            _csv(scenario.crossings, out.path("crossings.csv"))
+            if optimisation is not None:
+                _csv(optimisation.table, out.path("optimisation.csv"))
+            if unplaced_sites is not None and len(unplaced_sites):
+                _csv(unplaced_sites, out.path("unplaced_sites.csv"))
+            _gpkg(scenario, polygons, communes_lonlat[["code", "lon", "lat"]], out.path("siting.gpkg"))
+        if maps:
+            with run.stage("maps"):
+                cl = communes_lonlat
+                base = map_base(cl["code"], cl["departement"], cl["lon"], cl["lat"], polygons)
+                if what_if:
+                    plot_site_map(scenario, "before", out.path("map_before.png"), base=base, title=f"{title}\navant")
+                    plot_site_map(scenario, "after", out.path("map_after.png"), base=base, title=f"{title}\naprès")
+                else:
+                    plot_site_map(scenario, "before", out.path("map.png"), base=base, title=title)
+        return out.commit(run.to_dict())
+
 
 
 def _line(t: pd.Series, thr: float) -> str:
