@@ -32,8 +32,8 @@ import shutil
 import uuid
 import warnings
 import zlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -473,7 +473,7 @@ class OutputDir:
         self._lock = None
 
     # -- life cycle
-    def __enter__(self) -> "OutputDir":
+    def __enter__(self) -> OutputDir:
         parent = self.final.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)

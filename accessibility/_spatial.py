@@ -73,7 +73,7 @@ class SnapIndex:
         return {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "SnapIndex":
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SnapIndex:
         """Inverse of :meth:`arrays`."""
         kw = {}
         for f in fields(cls):

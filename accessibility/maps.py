@@ -12,9 +12,9 @@ touched.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -172,9 +172,8 @@ def map_base(codes, departements, lon, lat, polygons=None) -> MapBase:
 
 
 def boundary_path(geom):
-    from matplotlib.path import Path as MPath
-
     import shapely
+    from matplotlib.path import Path as MPath
 
     parts = []
     for line in shapely.get_parts(shapely.boundary(geom)):

@@ -16,8 +16,8 @@ takes places, never raw node ids: places not placed get ``inf``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -127,7 +127,7 @@ class Places:
         name_column: str = "name",
         max_distance_m: float = SNAP_MAX_DISTANCE_M,
         connector_speed_kmh: float = CONNECTOR_SPEED_KMH,
-    ) -> "Places":
+    ) -> Places:
         """Place points on ``graph``.
 
         Parameters
@@ -219,7 +219,7 @@ class Places:
         *,
         max_distance_m: float = SNAP_MAX_DISTANCE_M,
         connector_speed_kmh: float = CONNECTOR_SPEED_KMH,
-    ) -> "Places":
+    ) -> Places:
         """Place the communes of a commune table (:func:`accessibility.communes.load_communes`).
 
         Ids are the commune codes, names the ``nom`` column, and ``departement`` is kept as an
@@ -255,7 +255,7 @@ class Places:
         kind: str = "site",
         max_distance_m: float = SNAP_MAX_DISTANCE_M,
         connector_speed_kmh: float = CONNECTOR_SPEED_KMH,
-    ) -> "Places":
+    ) -> Places:
         """Place the rows of a table (pandas or GeoPandas points in WGS84) on ``graph``.
 
         Column names are given by keyword; ``attrs`` lists extra columns to keep. A
@@ -322,7 +322,7 @@ class Places:
             raise InvalidParameterError(f"unknown {self.kind} id {bad!r} ({len(self):,} {self.kind}s known)")
         return rows
 
-    def take(self, rows) -> "Places":
+    def take(self, rows) -> Places:
         """The places of ``rows`` (positions or a boolean mask), in that order, without snapping."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
@@ -340,11 +340,11 @@ class Places:
             attrs={k: v[rows] for k, v in self.attrs.items()},
         )
 
-    def placed_only(self) -> "Places":
+    def placed_only(self) -> Places:
         """The places put on the graph."""
         return self.take(self.placed)
 
-    def mark(self, rows, reason: str) -> "Places":
+    def mark(self, rows, reason: str) -> Places:
         """The same places, ``rows`` (positions or mask) no longer placed, for ``reason``."""
         if reason not in REASONS:
             raise InvalidParameterError(f"unknown reason {reason!r}; reasons are {', '.join(REASONS)}")
@@ -360,7 +360,7 @@ class Places:
         r[mask] = reason
         return replace(self, reason=r, snapped=self.snapped.drop(mask))
 
-    def union(self, *others: "Places") -> "Places":
+    def union(self, *others: Places) -> Places:
         """These places followed by ``others`` (same graph; ids must stay unique)."""
         parts = [self, *others]
         for p in others:

@@ -24,9 +24,9 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["Run", "DEPENDENCIES"]
 
@@ -105,7 +105,7 @@ class Run:
 
     def __init__(self, command: str):
         self.command = command
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self.parameters: dict = {}
         self.inputs: list[dict] = []
         self.graph: dict | None = None
@@ -181,7 +181,7 @@ class Run:
             "engine": {"name": "accessibility", "version": __version__},
             "dependencies": _versions(),
             "started": self.started.isoformat(timespec="seconds"),
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "parameters": self.parameters,
             "inputs": self.inputs,
             "graph": self.graph,

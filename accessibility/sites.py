@@ -25,9 +25,9 @@ moved; the sites are then put on the graph with the same honest rules as commune
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -34,8 +34,8 @@ measured is an error (a gamme with no equipment in the BPE or in the extract), n
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,8 +43,13 @@ import pandas as pd
 from .errors import DataFormatError, InvalidParameterError, NoCommuneError, NoServiceError
 from .graph import Graph
 from .locations import (
-    EQUIPMENT_MODES, ORIGIN_MODES, EquipmentPoints, PopulationCells, place_equipment_points,
-    place_population_cells, weighted_by_cells,
+    EQUIPMENT_MODES,
+    ORIGIN_MODES,
+    EquipmentPoints,
+    PopulationCells,
+    place_equipment_points,
+    place_population_cells,
+    weighted_by_cells,
 )
 from .places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places  # noqa: F401 - reasons re-exported
 from .places import matrix as place_matrix

@@ -51,7 +51,12 @@ def _median(xs):
 def surface_case(g, resolution: float, repeat: int) -> dict:
     from accessibility.communes import load_commune_polygons, load_communes
     from accessibility.isochrones import (
-        contours, population_from_communes, service_places, study_area, travel_time_surface, write_geotiff,
+        contours,
+        population_from_communes,
+        service_places,
+        study_area,
+        travel_time_surface,
+        write_geotiff,
     )
 
     com, poly = load_communes(), load_commune_polygons()

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -35,9 +36,7 @@ CACHE = REPO / "benchmarks" / ".cache"
 IDF = ("75", "77", "78", "91", "92", "93", "94", "95")
 
 
-def _points(graph, n: int, seed: int) -> "pd.DataFrame":
-    import pandas as pd
-
+def _points(graph, n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     k = rng.choice(graph.n_nodes, n, replace=False)
     return pd.DataFrame({"id": [f"p{i}" for i in range(n)], "name": "", "lon": graph.x[k], "lat": graph.y[k]})

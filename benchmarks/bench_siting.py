@@ -40,8 +40,8 @@ THRESHOLD = 30.0
 
 def _model(graph, communes_df, departements):
     from accessibility.places import Places
-    from accessibility.siting import SitingModel
     from accessibility.sites import load_sites, parse_filter
+    from accessibility.siting import SitingModel
 
     mine = communes_df[communes_df["departement"].isin(departements)].reset_index(drop=True)
     origins = Places.from_communes(graph, mine)

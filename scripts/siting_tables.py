@@ -14,13 +14,11 @@ Usage::
 
 from __future__ import annotations
 
-import time
-
 from accessibility.communes import load_communes
 from accessibility.graph import load_graph
 from accessibility.places import Places
-from accessibility.siting import InfeasibleCover, SitingModel
 from accessibility.sites import load_sites, parse_filter
+from accessibility.siting import InfeasibleCover, SitingModel
 
 
 def main() -> None:
@@ -39,7 +37,6 @@ def main() -> None:
             today = f"{int(t['communes_beyond'])} communes, {int(t['population_beyond']):,} inh. ({t['share_population_beyond']:.1f} %)"
             cells = {"greedy": [], "exact": []}
             for k in (1, 2, 3):
-                t0 = time.perf_counter()
                 o = m.optimize(k, objective="coverage")
                 for meth, sol in (("greedy", o.greedy), ("exact", o.exact)):
                     names = " + ".join(o.candidates.names[j] for j in sol.chosen)

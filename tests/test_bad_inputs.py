@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from accessibility.cli.main import cli
 from accessibility.communes import load_code_changes, load_commune_polygons, load_communes
 from accessibility.errors import (
-    SnapError,
     AccessibilityError,
     DataFormatError,
     InputFileError,
@@ -22,10 +21,11 @@ from accessibility.errors import (
     NoCommuneError,
     NoDrivableRoadError,
     NoServiceError,
+    SnapError,
 )
+from accessibility.fragility import compute_fragility
 from accessibility.services import load_bpe, load_gammes
 from accessibility.settings import DEFAULT_PROFILE_PATH, load_profile
-from accessibility.fragility import compute_fragility
 from accessibility.zones import compute_access
 
 from . import toy_zones as toy
@@ -409,7 +409,12 @@ OFF_ROAD = (6.62, 44.27)
 
 def _iso_cases(g):
     from accessibility.isochrones import (
-        check_crs, compute_isochrones, contours, points_places, population_from_points, travel_time_surface,
+        check_crs,
+        compute_isochrones,
+        contours,
+        points_places,
+        population_from_points,
+        travel_time_surface,
     )
 
     site = Places_from(g)

@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from accessibility.errors import DataFormatError
 from click.testing import CliRunner
 
 from accessibility.cli.main import cli
@@ -28,7 +26,7 @@ from accessibility.datasets.assemble import (
 )
 from accessibility.datasets.fetch import fetch_departement
 from accessibility.datasets.layout import STANDARD_NAMES, open_data_dir
-from accessibility.errors import InputFileError, InvalidParameterError
+from accessibility.errors import DataFormatError, InputFileError, InvalidParameterError
 from accessibility.graph import load_graph
 from accessibility.services import equipment_presence, load_bpe, load_bpe_points, load_gammes
 from accessibility.zones import compute_access

@@ -157,7 +157,7 @@ def test_a_swap_cut_in_half_is_recovered(tmp_path):
     prev.mkdir()
     (prev / "run.json").write_text(json.dumps({"command": "compute"}))
     (tmp_path / ".out.partial-999999999-abcd1234").mkdir()
-    with OutputDir(tmp_path / "out") as out:
+    with OutputDir(tmp_path / "out"):
         pass  # entering cleans; nothing committed
     assert (tmp_path / "out" / "run.json").exists()
     assert _leftovers(tmp_path, "out") == []

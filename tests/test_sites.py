@@ -11,7 +11,12 @@ import pytest
 
 from accessibility.errors import DataFormatError, InvalidParameterError, NoServiceError
 from accessibility.sites import (
-    apply_filters, load_point_table, load_sites, parse_filter, parse_service, sites_from_bpe,
+    apply_filters,
+    load_point_table,
+    load_sites,
+    parse_filter,
+    parse_service,
+    sites_from_bpe,
 )
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accessibility.cli.main import cli
-from accessibility.errors import InvalidParameterError, NoServiceError, SnapError
+from accessibility.errors import InvalidParameterError, SnapError
 from accessibility.graph import graph_from_edges
 from accessibility.places import Places
 from accessibility.siting import InfeasibleCover, SitingModel, max_coverage, p_median, set_cover

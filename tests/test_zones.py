@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from accessibility.errors import InvalidParameterError, NoCommuneError
+from accessibility.places import Places
 from accessibility.routing import snap_points
+from accessibility.routing.snap import subset_snapped
 from accessibility.zones import (
-    OUTSIDE,
     NO_CENTRE,
+    OUTSIDE,
     TOO_FAR,
     compute_access,
     mean_minutes,
@@ -20,9 +22,6 @@ from accessibility.zones import (
     summarize,
     zone_grise,
 )
-
-from accessibility.places import Places
-from accessibility.routing.snap import subset_snapped
 
 from . import toy_zones as toy
 

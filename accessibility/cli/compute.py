@@ -8,10 +8,16 @@ import click
 
 from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
 from ._options import (
-    cache_dir_option, data_option, departements_callback, friendly_errors, input_file, osm_option, out_option,
-    profile_option, resolve_inputs,
+    cache_dir_option,
+    data_option,
+    departements_callback,
+    friendly_errors,
+    input_file,
+    osm_option,
+    out_option,
+    profile_option,
+    resolve_inputs,
 )
-
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
 _input = input_file
@@ -116,10 +122,10 @@ def compute(
     prints the summary table.
     """
     from ..communes import load_code_changes, load_commune_polygons, load_communes
+    from ..datasets.readers import load_population_grid
     from ..graph import load_graph
     from ..report import format_summary, write_outputs
     from ..runs import Run
-    from ..datasets.readers import load_population_grid
     from ..services import load_bpe, load_bpe_points, load_gammes
     from ..zones import check_access_options, compute_access
 

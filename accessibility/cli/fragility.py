@@ -9,7 +9,14 @@ import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, departements_callback, friendly_errors, osm_option, out_option, profile_option, resolve_inputs,
+    cache_dir_option,
+    data_option,
+    departements_callback,
+    friendly_errors,
+    osm_option,
+    out_option,
+    profile_option,
+    resolve_inputs,
 )
 
 _input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)

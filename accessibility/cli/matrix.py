@@ -8,8 +8,16 @@ import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, departements_callback, friendly_errors, input_file, library_callback, osm_option,
-    out_option, profile_option, resolve_inputs,
+    cache_dir_option,
+    data_option,
+    departements_callback,
+    friendly_errors,
+    input_file,
+    library_callback,
+    osm_option,
+    out_option,
+    profile_option,
+    resolve_inputs,
 )
 
 _input = input_file

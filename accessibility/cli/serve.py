@@ -9,8 +9,18 @@ import time
 import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
-from ._options import cache_dir_option, data_option, friendly_errors, osm_option, profile_option, resolve_inputs
-from ._options import departements_callback, filters_callback, input_file as _input, service_callback
+from ._options import (
+    cache_dir_option,
+    data_option,
+    departements_callback,
+    filters_callback,
+    friendly_errors,
+    osm_option,
+    profile_option,
+    resolve_inputs,
+    service_callback,
+)
+from ._options import input_file as _input
 from .site import _load
 
 #: Default address: this machine only.

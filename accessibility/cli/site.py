@@ -8,8 +8,18 @@ import click
 
 from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
-    cache_dir_option, data_option, departements_callback, filters_callback, friendly_errors, input_file, osm_option,
-    out_option, parse_lonlat, profile_option, resolve_inputs, service_callback,
+    cache_dir_option,
+    data_option,
+    departements_callback,
+    filters_callback,
+    friendly_errors,
+    input_file,
+    osm_option,
+    out_option,
+    parse_lonlat,
+    profile_option,
+    resolve_inputs,
+    service_callback,
 )
 
 _input = input_file
@@ -171,8 +181,8 @@ def _answer(run, ctx, threshold, adds, add_communes, removes, k, objective, cove
             time_limit, snap_distance):
     """The scenario (today, or a what-if) and the optimisation asked for."""
     from ..places import Places
-    from ..siting import SitingModel
     from ..sites import load_point_table
+    from ..siting import SitingModel
 
     with run.stage("route"):
         model = SitingModel(ctx["graph"], ctx["origins"], ctx["sites"], threshold_min=threshold)

@@ -8,8 +8,8 @@ for one table. Numbers are returned as their text; dates and formulas are not in
 from __future__ import annotations
 
 import re
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 from ..errors import DataFormatError

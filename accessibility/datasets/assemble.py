@@ -33,9 +33,9 @@ import time
 import unicodedata
 import zipfile
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from ..errors import DataFormatError, InputFileError, InvalidParameterError, OSM
 from ..settings import TIERS
 from .departements import DEPARTEMENTS, check_departements, with_neighbours
 from .layout import STANDARD_NAMES, DataDir, open_data_dir, write_manifest
-from .sources import DEFAULT_BPE_YEAR, SOURCES, FILOSOFI_YEAR, Source, sources_table
+from .sources import DEFAULT_BPE_YEAR, FILOSOFI_YEAR, SOURCES, Source, sources_table
 
 __all__ = [
     "DEFAULT_BUFFER_KM",

@@ -16,9 +16,9 @@ limit (no foreign BPE, and no foreign roads in French extracts).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
 
 from ..errors import InvalidParameterError
 from ._departement_table import DEPARTEMENT_ROWS

@@ -24,10 +24,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import DownloadError, InvalidParameterError
 from .departements import check_departements
@@ -133,7 +134,7 @@ def _open(url: str, timeout: float, headers: Mapping[str, str] | None = None):
         if isinstance(reason, (socket.timeout, TimeoutError)):
             raise DownloadError(f"no answer within {timeout:g} s from {_short_url(url)} (timeout)") from None
         raise DownloadError(f"cannot reach {_short_url(url)}: {reason}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise DownloadError(f"no answer within {timeout:g} s from {_short_url(url)} (timeout)") from None
     except (http.client.HTTPException, OSError) as exc:
         raise DownloadError(f"connection to {_short_url(url)} failed: {exc}") from None
@@ -149,7 +150,7 @@ def fetch_text(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, max_bytes: int =
     with _open(url, timeout) as resp:
         try:
             data = resp.read(max_bytes + 1)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise DownloadError(f"no data within {timeout:g} s from {_short_url(url)} (timeout)") from None
         except (http.client.HTTPException, OSError) as exc:
             raise DownloadError(f"connection to {_short_url(url)} was cut: {exc}") from None
@@ -245,7 +246,7 @@ def download(
                     while True:
                         try:
                             block = resp.read(_CHUNK)
-                        except (socket.timeout, TimeoutError):
+                        except TimeoutError:
                             raise DownloadError(
                                 f"no data for {timeout:g} s from {_short_url(url)} after {n:,} bytes (timeout)"
                             ) from None
@@ -550,7 +551,7 @@ def _fetch_one(pf: PlannedFile, root: Path, doc: dict, *, timeout: float, retrie
             rec.update(
                 status="downloaded", url=d.url, bytes=d.bytes, sha256=d.sha256, checksum=dict(d.checksum),
                 http=dict(d.http), seconds=round(d.seconds, 2),
-                downloaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra,
+                downloaded_at=datetime.now(UTC).isoformat(timespec="seconds"), **extra,
             )
             log.info("%s: %s bytes in %.1f s", pf.local, f"{d.bytes:,}", d.seconds)
             return rec

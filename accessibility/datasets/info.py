@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ def describe_data_dir(data: DataDir | str | os.PathLike | None = None) -> dict[s
                 entry.update(
                     exists=True,
                     bytes=st.st_size,
-                    modified=datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(timespec="seconds"),
+                    modified=datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="seconds"),
                 )
                 if role == "osm":
                     entry["osm_data_date"] = _osm_date(p)

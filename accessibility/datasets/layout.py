@@ -43,11 +43,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import DataFormatError, InputFileError
 from ..settings import embedded_data_dir
@@ -306,7 +307,7 @@ def write_manifest(
         "neighbours": list(neighbours),
         "files": dict(files),
         "sources": [dict(s) for s in sources],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "created_by": f"accessibility {__version__}",
         **extra,
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from ..errors import DataFormatError
 
 __all__ = ["POPULATION_GRID_COLUMNS", "load_population_grid"]

@@ -37,8 +37,8 @@ no internet access; see ``docs/data.md``):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..errors import InvalidParameterError
 from .departements import DEPARTEMENTS, with_neighbours

@@ -35,8 +35,8 @@ Definitions:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -417,16 +417,7 @@ def compute_fragility(
     check_graph_arg(graph)
     opts = check_fragility_options(departements=departements, normalisation=normalisation,
                                    max_distance_m=max_distance_m)
-    for what, df in (("bpe", bpe), ("france_services", france_services), ("extra", extra)):
-        if df is not None and not isinstance(df, pd.DataFrame):
-            raise InvalidParameterError(f"{what} must be a pandas DataFrame or None, got {type(df).__name__}")
-    mediation = list(mediation)
-    if not all(isinstance(m, pd.DataFrame) for m in mediation):
-        raise InvalidParameterError("mediation must be a sequence of DataFrames (load_mediation)")
-    labels = list(mediation_labels) if mediation_labels is not None else \
-        (["mediation"] if len(mediation) == 1 else [f"mediation{i + 1}" for i in range(len(mediation))])
-    if len(labels) != len(mediation) or len(set(labels)) != len(labels):
-        raise InvalidParameterError(f"mediation_labels must be {len(mediation)} distinct names, got {labels!r}")
+    mediation, labels = _checked_sources(bpe, france_services, extra, mediation, mediation_labels)
     run = run if run is not None else Run("fragility")
     run.use_graph(graph)
     report: dict = {}
@@ -438,94 +429,149 @@ def compute_fragility(
             servers, origins = placement.servers, placement.origins
             st = site_table(mediation, france_services, labels=labels)
             sites = place_sites(graph, st, max_distance_m=opts.max_distance_m) if len(st) else None
-        status: dict[str, str] = {}
-        n_servers: dict[str, int] = {}
-        sources: dict[str, list[str]] = {}
-        # BPE variables
-        bpe_vars = [v for v in VARIABLES if v.source == "bpe"]
-        present = np.zeros((len(servers), len(bpe_vars)), dtype=bool)
-        absent: dict[str, list[str]] = {}
-        if bpe is not None:
-            present, absent, in_file = bpe_presence(bpe, servers, bpe_vars)
-            report["bpe_codes_absent"] = {k: c for k, c in absent.items() if c}
-            report["bpe_equipments_in_file"] = in_file
-        for j, v in enumerate(bpe_vars):
-            sources[v.name] = ["bpe"] if bpe is not None else []
-            n_servers[v.name] = int(present[:, j].sum())
-            gone = absent.get(v.name, [])
-            if bpe is None:
-                status[v.name] = "no BPE file"
-            elif len(gone) == len(v.codes):
-                status[v.name] = f"BPE type(s) {', '.join(v.codes)} absent from the BPE file"
-            elif not present[:, j].any():
-                status[v.name] = "no commune of the road extract has it"
-            else:
-                status[v.name] = ""
-                if gone:
-                    log.warning("BPE type(s) %s of %s absent from the BPE file: measured with %s only",
-                                ", ".join(gone), v.name, ", ".join(c for c in v.codes if c not in gone))
-        # point variables
-        given = {"mediation": labels, "france_services": france_services is not None}
-        site_vars = [v for v in VARIABLES if v.source == "sites"]
-        groups = []
-        for v in site_vars:
-            reason, srcs, col = _site_status(v, given, sites)
-            status[v.name], sources[v.name] = reason, srcs
-            n_servers[v.name] = int((col & sites.placed).sum()) if col is not None and len(col) else 0
-            if not reason:
-                groups.append(col)
-        # census shares
-        extra_vars = [v for v in VARIABLES if v.source == "extra"]
-        for v in extra_vars:
-            sources[v.name] = ["extra"] if extra is not None and v.name in extra else []
-            status[v.name] = "no --extra file" if extra is None else ("" if v.name in extra else "not in the --extra file")
-        for v in VARIABLES:
-            if status[v.name]:  # a census share without --extra is the documented default: info only
-                (log.info if status[v.name] == "no --extra file" else log.warning)(
-                    "variable %s (%s) is empty: %s", v.name, v.label, status[v.name])
-        routed_bpe = [v.name for v in bpe_vars if not status[v.name]]
-        routed_sites = [v.name for v in site_vars if not status[v.name]]
-        if not routed_bpe and not routed_sites and not any(not status[v.name] for v in extra_vars):
-            raise NoServiceError(
-                "no variable of the index can be measured: "
-                + "; ".join(f"{v.name}: {status[v.name]}" for v in VARIABLES)
-            )
+        vs = _variable_status(bpe, servers, sites, labels, france_services, extra, report)
         with run.stage("route"):
-            cols = [j for j, v in enumerate(bpe_vars) if not status[v.name]]
+            cols = [j for j, v in enumerate(vs.bpe_vars) if not vs.status[v.name]]
             vt = route_variables(
-                graph, origins, servers, present[:, cols],
-                routed_bpe, sites, np.column_stack(groups) if groups else np.zeros((0, 0), bool), routed_sites,
+                graph, origins, servers, vs.present[:, cols], vs.routed_bpe, sites,
+                np.column_stack(vs.groups) if vs.groups else np.zeros((0, 0), bool), vs.routed_sites,
             )
         with run.stage("tables"):
             origins = vt.origins
-            table, var_rows, sub_rows = _tables(vt, extra, opts, status, sources, n_servers, report)
+            table, var_rows, sub_rows = _tables(vt, extra, opts, vs.status, vs.sources, vs.n_servers, report)
             table.insert(3, "population", origins.to_frame()["population"].array)
         _log_unplaced(origins)
-        communes_frame = origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]]
-        if sites is not None:  # the sites of the extract's area, placed or not; those outside only counted
-            sites_frame = sites.to_frame().drop(columns=["population"])
-            sites_frame = sites_frame[sites_frame["reason"] != OUTSIDE].reset_index(drop=True)
-        else:
-            sites_frame = st.assign(placed=False, reason="", distance_m=np.nan)
-        if sites is not None:
-            report["sites"] = _site_counts(sites)
-        for i, m in enumerate(mediation):
-            report.setdefault("unmatched_wordings", {})[labels[i]] = dict(m.attrs.get("unmatched", {}))
-            report.setdefault("wordings", {})[labels[i]] = dict(m.attrs.get("wordings", {}))
-            for w, n in m.attrs.get("unmatched", {}).items():
-                log.warning("service wording %r (%d places of %s) is not in the mapping table: those places count "
-                            "for neither kind unless another wording of theirs matches", w, n, labels[i])
-        if extra is not None:
-            report["extra_codes_unknown"] = list(extra.attrs.get("unknown_codes", []))
-            if report["extra_codes_unknown"]:
-                log.warning("%d commune codes of --extra are not in the commune table (first: %s): ignored",
-                            len(report["extra_codes_unknown"]), ", ".join(report["extra_codes_unknown"][:5]))
+        sites_frame = _sites_frame(sites, st, report)
+        _report_wordings(mediation, labels, extra, report)
     params = {**opts.as_parameters(), "sub_indices": [r["sub_index"] for r in sub_rows if r["available"]],
               "with_extra": extra is not None, "mediation_sources": labels,
               "france_services": france_services is not None, "bpe": bpe is not None}
     run.parameters.update(params)
+    run.counts.update(_counts(origins, servers, sites, table, var_rows))
+    communes_frame = origins.to_frame()[["code", "nom", "departement", "population", "lon", "lat", "placed", "reason"]]
+    return FragilityResult(
+        table=table, variables=pd.DataFrame(var_rows), sub_indices=pd.DataFrame(sub_rows), sites=sites_frame,
+        unplaced=origins.unplaced(), communes=communes_frame, report=report, parameters=params, manifest=run,
+    )
+
+
+def _checked_sources(bpe, france_services, extra, mediation, mediation_labels) -> tuple[list, list[str]]:
+    """The tables given are DataFrames; the mediation tables have distinct labels."""
+    for what, df in (("bpe", bpe), ("france_services", france_services), ("extra", extra)):
+        if df is not None and not isinstance(df, pd.DataFrame):
+            raise InvalidParameterError(f"{what} must be a pandas DataFrame or None, got {type(df).__name__}")
+    mediation = list(mediation)
+    if not all(isinstance(m, pd.DataFrame) for m in mediation):
+        raise InvalidParameterError("mediation must be a sequence of DataFrames (load_mediation)")
+    labels = list(mediation_labels) if mediation_labels is not None else \
+        (["mediation"] if len(mediation) == 1 else [f"mediation{i + 1}" for i in range(len(mediation))])
+    if len(labels) != len(mediation) or len(set(labels)) != len(labels):
+        raise InvalidParameterError(f"mediation_labels must be {len(mediation)} distinct names, got {labels!r}")
+    return mediation, labels
+
+
+@dataclass
+class _Status:
+    """Which variables can be measured, from what, and why the others are empty."""
+
+    bpe_vars: list
+    present: np.ndarray
+    groups: list
+    status: dict
+    sources: dict
+    n_servers: dict
+    routed_bpe: list
+    routed_sites: list
+
+
+def _variable_status(bpe, servers, sites, labels, france_services, extra, report) -> _Status:
+    """Each variable's sources and servers, or the reason it is empty (never 0).
+
+    Raises
+    ------
+    NoServiceError
+        No variable at all can be measured.
+    """
+    status: dict[str, str] = {}
+    n_servers: dict[str, int] = {}
+    sources: dict[str, list[str]] = {}
+    bpe_vars = [v for v in VARIABLES if v.source == "bpe"]
+    present = np.zeros((len(servers), len(bpe_vars)), dtype=bool)
+    absent: dict[str, list[str]] = {}
+    if bpe is not None:
+        present, absent, in_file = bpe_presence(bpe, servers, bpe_vars)
+        report["bpe_codes_absent"] = {k: c for k, c in absent.items() if c}
+        report["bpe_equipments_in_file"] = in_file
+    for j, v in enumerate(bpe_vars):
+        sources[v.name] = ["bpe"] if bpe is not None else []
+        n_servers[v.name] = int(present[:, j].sum())
+        status[v.name] = _bpe_status(v, bpe is not None, absent.get(v.name, []), present[:, j].any())
+    given = {"mediation": labels, "france_services": france_services is not None}
+    site_vars = [v for v in VARIABLES if v.source == "sites"]
+    groups = []
+    for v in site_vars:
+        reason, srcs, col = _site_status(v, given, sites)
+        status[v.name], sources[v.name] = reason, srcs
+        n_servers[v.name] = int((col & sites.placed).sum()) if col is not None and len(col) else 0
+        if not reason:
+            groups.append(col)
+    extra_vars = [v for v in VARIABLES if v.source == "extra"]
+    for v in extra_vars:
+        sources[v.name] = ["extra"] if extra is not None and v.name in extra else []
+        status[v.name] = "no --extra file" if extra is None else ("" if v.name in extra else "not in the --extra file")
+    for v in VARIABLES:
+        if status[v.name]:  # a census share without --extra is the documented default: info only
+            (log.info if status[v.name] == "no --extra file" else log.warning)(
+                "variable %s (%s) is empty: %s", v.name, v.label, status[v.name])
+    routed_bpe = [v.name for v in bpe_vars if not status[v.name]]
+    routed_sites = [v.name for v in site_vars if not status[v.name]]
+    if not routed_bpe and not routed_sites and not any(not status[v.name] for v in extra_vars):
+        raise NoServiceError(
+            "no variable of the index can be measured: " + "; ".join(f"{v.name}: {status[v.name]}" for v in VARIABLES)
+        )
+    return _Status(bpe_vars, present, groups, status, sources, n_servers, routed_bpe, routed_sites)
+
+
+def _bpe_status(v, has_bpe: bool, gone: list[str], found: bool) -> str:
+    if not has_bpe:
+        return "no BPE file"
+    if len(gone) == len(v.codes):
+        return f"BPE type(s) {', '.join(v.codes)} absent from the BPE file"
+    if not found:
+        return "no commune of the road extract has it"
+    if gone:
+        log.warning("BPE type(s) %s of %s absent from the BPE file: measured with %s only",
+                    ", ".join(gone), v.name, ", ".join(c for c in v.codes if c not in gone))
+    return ""
+
+
+def _sites_frame(sites, st, report) -> pd.DataFrame:
+    """The sites of the extract's area, placed or not (those outside only counted)."""
+    if sites is None:
+        return st.assign(placed=False, reason="", distance_m=np.nan)
+    report["sites"] = _site_counts(sites)
+    frame = sites.to_frame().drop(columns=["population"], errors="ignore")
+    return frame[frame["reason"] != OUTSIDE].reset_index(drop=True)
+
+
+def _report_wordings(mediation, labels, extra, report) -> None:
+    """Service wordings matched or not, and commune codes of --extra not in the table."""
+    for i, m in enumerate(mediation):
+        report.setdefault("unmatched_wordings", {})[labels[i]] = dict(m.attrs.get("unmatched", {}))
+        report.setdefault("wordings", {})[labels[i]] = dict(m.attrs.get("wordings", {}))
+        for w, n in m.attrs.get("unmatched", {}).items():
+            log.warning("service wording %r (%d places of %s) is not in the mapping table: those places count "
+                        "for neither kind unless another wording of theirs matches", w, n, labels[i])
+    if extra is not None:
+        report["extra_codes_unknown"] = list(extra.attrs.get("unknown_codes", []))
+        if report["extra_codes_unknown"]:
+            log.warning("%d commune codes of --extra are not in the commune table (first: %s): ignored",
+                        len(report["extra_codes_unknown"]), ", ".join(report["extra_codes_unknown"][:5]))
+
+
+def _counts(origins, servers, sites, table, var_rows) -> dict:
     dim = table["dimension"].to_numpy(float)
-    run.counts.update({
+    return {
         "communes_analysed": len(origins),
         "communes_placed": origins.n_placed,
         "communes_unplaced": len(origins) - origins.n_placed,
@@ -536,11 +582,7 @@ def compute_fragility(
         "sites_placed": 0 if sites is None else sites.n_placed,
         "variables_available": int(sum(1 for r in var_rows if r["available"])),
         "variables_empty": int(sum(1 for r in var_rows if not r["available"])),
-    })
-    return FragilityResult(
-        table=table, variables=pd.DataFrame(var_rows), sub_indices=pd.DataFrame(sub_rows), sites=sites_frame,
-        unplaced=origins.unplaced(), communes=communes_frame, report=report, parameters=params, manifest=run,
-    )
+    }
 
 
 def _site_counts(sites: Places) -> dict:

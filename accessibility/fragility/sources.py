@@ -13,7 +13,7 @@ service kinds of a mediation place, the France services format).
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

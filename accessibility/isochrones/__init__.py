@@ -24,6 +24,8 @@ Example::
     r.contours                          # GeoDataFrame: minutes, area_km2, population, geometry
 """
 
+from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, grid_covering
+from .pipeline import IsochroneResult, compute_isochrones, study_area, write_outputs
 from .polygons import (
     CellPopulation,
     check_minutes,
@@ -32,8 +34,6 @@ from .polygons import (
     population_from_communes,
     population_from_points,
 )
-from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, grid_covering
-from .pipeline import IsochroneResult, compute_isochrones, study_area, write_outputs
 from .raster import write_geotiff
 from .sources import gamme_servers, points_places, service_places
 from .surface import (

@@ -44,7 +44,7 @@ LATTICE_STEP = 16
 MAX_CELLS = 25_000_000
 
 
-def check_crs(crs) -> "pyproj.CRS":  # noqa: F821 - pyproj imported lazily
+def check_crs(crs) -> pyproj.CRS:  # noqa: F821 - pyproj imported lazily
     """The projected, metre-based CRS named by ``crs`` (``"EPSG:2154"``, a WKT, a pyproj CRS).
 
     Raises

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -22,8 +22,15 @@ from ..graph import Graph
 from ..places import OUTSIDE, Places
 from ..runs import Run
 from ..settings import CONNECTOR_SPEED_KMH
-from .polygons import POPULATION_GRID, CellPopulation, check_minutes, contours, population_from_communes, population_from_points
 from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, check_crs, check_resolution
+from .polygons import (
+    POPULATION_GRID,
+    CellPopulation,
+    check_minutes,
+    contours,
+    population_from_communes,
+    population_from_points,
+)
 from .surface import DIRECTION, OFFROAD_MAX_DISTANCE_M, Surface, travel_time_surface
 
 __all__ = ["IsochroneResult", "study_area", "compute_isochrones", "write_outputs", "OUTPUT_FILES"]

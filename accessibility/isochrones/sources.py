@@ -15,8 +15,8 @@ Three ways to give them, the three modes of ``access isochrones``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

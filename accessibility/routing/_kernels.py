@@ -824,7 +824,7 @@ class Reduction:
         return {k: np.asarray(getattr(self, k)) for k in self.__slots__}
 
     @classmethod
-    def from_arrays(cls, arrays: dict) -> "Reduction":
+    def from_arrays(cls, arrays: dict) -> Reduction:
         """Inverse of :meth:`to_arrays`."""
         red = cls()
         for k in cls.__slots__:

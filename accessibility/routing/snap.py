@@ -82,11 +82,11 @@ class Snapped:
         """Positions of the places that did not snap."""
         return np.flatnonzero(~self.ok)
 
-    def take(self, idx) -> "Snapped":
+    def take(self, idx) -> Snapped:
         """The places ``idx`` (positions, in that order; -1 gives a place that did not snap)."""
         return subset_snapped(self, idx)
 
-    def drop(self, mask) -> "Snapped":
+    def drop(self, mask) -> Snapped:
         """The same places, those of ``mask`` turned into places that did not snap."""
         idx = np.arange(len(self), dtype=np.int64)
         idx[np.asarray(mask, dtype=bool)] = -1
@@ -95,7 +95,7 @@ class Snapped:
         return _replace(out, lon=self.lon.copy(), lat=self.lat.copy(), distance_m=self.distance_m.copy())
 
     @staticmethod
-    def concat(parts: "list[Snapped]") -> "Snapped":
+    def concat(parts: list[Snapped]) -> Snapped:
         """Places of several :class:`Snapped` one after the other (same ``max_distance_m``)."""
         if not parts:
             raise InvalidParameterError("nothing to concatenate")

@@ -19,8 +19,8 @@ a commune that reaches no site, or is not placed, has empty minutes and is count
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

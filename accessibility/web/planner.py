@@ -30,8 +30,15 @@ from ..places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
 from ..settings import SNAP_MAX_DISTANCE_M
 from ..siting.model import Scenario, SitingModel
 from .api import (
-    EXACT_TIME_LIMIT_S, MAX_ADDED_SITES, MAX_BODY_BYTES, MAX_K, MAX_LABEL_CHARS, OBJECTIVES_FR, RequestError,
-    StudyArea, WhatIf,
+    EXACT_TIME_LIMIT_S,
+    MAX_ADDED_SITES,
+    MAX_BODY_BYTES,
+    MAX_K,
+    MAX_LABEL_CHARS,
+    OBJECTIVES_FR,
+    RequestError,
+    StudyArea,
+    WhatIf,
 )
 
 __all__ = ["Planner", "Export", "OSM_BASEMAP", "dumps"]
@@ -194,8 +201,7 @@ class Planner:
         if self.polygons is not None:
             geoms = shapely.transform(self.polygons.geometry.to_numpy(), lambda xy: np.round(xy, GEOJSON_DECIMALS))
             for code, g in zip(self.polygons["code"], geoms):
-                feats.append('{"type":"Feature","properties":{"code":%s},"geometry":%s}'
-                             % (json.dumps(str(code)), shapely.to_geojson(g)))
+                feats.append(f'{{"type":"Feature","properties":{{"code":{json.dumps(str(code))}}},"geometry":{shapely.to_geojson(g)}}}')
         return ('{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}").encode("utf-8")
 
     @property
