@@ -151,21 +151,11 @@ def _rekey(hn, ht, hl, pos, i, size, t, ln):
     _sift_down(hn, ht, hl, pos, pos[node], size)
 
 
-# ---------------------------------------------------------------------------------------------
-# lexicographic Dijkstra on a CSR: the local phase, and the reference core search
-
-
 @njit(cache=True)
-def lex_search(indptr, indices, w, ln, seed_nodes, seed_t, seed_l, seed_lab, cutoff,
-               dist, dlen, lab, pos, hn, ht, hl, touched, sinks, use_sinks, tmark, n_targets):
-    """Dijkstra on (time, length) labels, in place on the given work arrays.
+def _seed(seed_nodes, seed_t, seed_l, seed_lab, cutoff, dist, dlen, lab, pos, hn, ht, hl, touched):
+    """Put the seeds within ``cutoff`` in an empty heap (the best label of a node seeded twice).
 
-    ``dist``/``dlen`` hold ``inf`` and ``pos`` -1 on entry for every node; the caller resets the
-    ``touched`` ones (``pos`` ends at -2 for settled nodes). With ``use_sinks``, nodes with
-    ``sinks >= 0`` are settled but not expanded. Stops when the ``n_targets > 0`` nodes with
-    ``tmark > 0`` are settled (nodes left in the heap then get ``inf``). Times above ``cutoff``
-    are never stored. ``lab`` gets the ``seed_lab`` of the seed each label comes from.
-    Returns the number of touched nodes.
+    Returns ``(heap size, n_touched)``.
     """
     size = 0
     nt = 0
@@ -190,6 +180,61 @@ def lex_search(indptr, indices, w, ln, seed_nodes, seed_t, seed_l, seed_lab, cut
             ht[p] = t
             hl[p] = l0
             _sift_up(hn, ht, hl, pos, p)
+    return size, nt
+
+
+@njit(cache=True)
+def _relax(u, du, lu, ptr, idx, t, ln, cutoff, dist, dlen, lab, pos, hn, ht, hl, size, touched, nt):
+    """Relax the arcs ``ptr[u]:ptr[u + 1]`` of the settled node ``u`` (label ``(du, lu)``).
+
+    Labels above ``cutoff`` are never stored; an improved node takes ``u``'s seed label.
+    Returns ``(heap size, n_touched)``.
+    """
+    bu = lab[u]
+    for e in range(ptr[u], ptr[u + 1]):
+        v = idx[e]
+        pv = pos[v]
+        if pv == _DONE:
+            continue
+        nd = du + t[e]
+        if not nd <= cutoff:
+            continue
+        nl = lu + ln[e]
+        if pv == _NEVER:
+            dist[v] = nd
+            dlen[v] = nl
+            size = _push(hn, ht, hl, pos, size, v, nd, nl)
+            touched[nt] = v
+            nt += 1
+        elif nd < dist[v] or (nd == dist[v] and nl < dlen[v]):
+            dist[v] = nd
+            dlen[v] = nl
+            ht[pv] = nd
+            hl[pv] = nl
+            _sift_up(hn, ht, hl, pos, pv)
+        else:
+            continue
+        lab[v] = bu
+    return size, nt
+
+
+# ---------------------------------------------------------------------------------------------
+# lexicographic Dijkstra on a CSR: the local phase, and the reference core search
+
+
+@njit(cache=True)
+def lex_search(indptr, indices, w, ln, seed_nodes, seed_t, seed_l, seed_lab, cutoff,
+               dist, dlen, lab, pos, hn, ht, hl, touched, sinks, use_sinks, tmark, n_targets):
+    """Dijkstra on (time, length) labels, in place on the given work arrays.
+
+    ``dist``/``dlen`` hold ``inf`` and ``pos`` -1 on entry for every node; the caller resets the
+    ``touched`` ones (``pos`` ends at -2 for settled nodes). With ``use_sinks``, nodes with
+    ``sinks >= 0`` are settled but not expanded. Stops when the ``n_targets > 0`` nodes with
+    ``tmark > 0`` are settled (nodes left in the heap then get ``inf``). Times above ``cutoff``
+    are never stored. ``lab`` gets the ``seed_lab`` of the seed each label comes from.
+    Returns the number of touched nodes.
+    """
+    size, nt = _seed(seed_nodes, seed_t, seed_l, seed_lab, cutoff, dist, dlen, lab, pos, hn, ht, hl, touched)
     remaining = n_targets
     while size > 0:
         u = hn[0]
@@ -202,31 +247,8 @@ def lex_search(indptr, indices, w, ln, seed_nodes, seed_t, seed_l, seed_lab, cut
                 break
         if use_sinks and sinks[u] >= 0:
             continue
-        bu = lab[u]
-        for e in range(indptr[u], indptr[u + 1]):
-            v = indices[e]
-            pv = pos[v]
-            if pv == _DONE:
-                continue
-            nd = du + w[e]
-            if not nd <= cutoff:
-                continue
-            nl = lu + ln[e]
-            if pv == _NEVER:
-                dist[v] = nd
-                dlen[v] = nl
-                size = _push(hn, ht, hl, pos, size, v, nd, nl)
-                touched[nt] = v
-                nt += 1
-            elif nd < dist[v] or (nd == dist[v] and nl < dlen[v]):
-                dist[v] = nd
-                dlen[v] = nl
-                ht[pv] = nd
-                hl[pv] = nl
-                _sift_up(hn, ht, hl, pos, pv)
-            else:
-                continue
-            lab[v] = bu
+        size, nt = _relax(u, du, lu, indptr, indices, w, ln, cutoff, dist, dlen, lab, pos, hn, ht, hl,
+                          size, touched, nt)
     for i in range(size):
         dist[hn[i]] = np.inf
         dlen[hn[i]] = np.inf
@@ -697,29 +719,7 @@ def upward(g_ptr, g_idx, g_t, g_l, s_ptr, s_idx, s_t, s_l, seed_nodes, seed_t, s
     in ``space``. Work arrays as in :func:`lex_search`, no early stop. Returns
     ``(n_touched, n_space)``; ``space[:n_space]`` are the settled unstalled nodes in order.
     """
-    size = 0
-    nt = 0
-    for i in range(len(seed_nodes)):
-        v = seed_nodes[i]
-        t = seed_t[i]
-        l0 = seed_l[i]
-        if not t <= cutoff:
-            continue
-        p = pos[v]
-        if p == _NEVER:
-            touched[nt] = v
-            nt += 1
-            dist[v] = t
-            dlen[v] = l0
-            lab[v] = seed_lab[i]
-            size = _push(hn, ht, hl, pos, size, v, t, l0)
-        elif p >= 0 and _less(t, l0, dist[v], dlen[v]):
-            dist[v] = t
-            dlen[v] = l0
-            lab[v] = seed_lab[i]
-            ht[p] = t
-            hl[p] = l0
-            _sift_up(hn, ht, hl, pos, p)
+    size, nt = _seed(seed_nodes, seed_t, seed_l, seed_lab, cutoff, dist, dlen, lab, pos, hn, ht, hl, touched)
     ns = 0
     while size > 0:
         u = hn[0]
@@ -738,31 +738,8 @@ def upward(g_ptr, g_idx, g_t, g_l, s_ptr, s_idx, s_t, s_l, seed_nodes, seed_t, s
                 continue
         space[ns] = u
         ns += 1
-        bu = lab[u]
-        for e in range(g_ptr[u], g_ptr[u + 1]):
-            v = g_idx[e]
-            pv = pos[v]
-            if pv == _DONE:
-                continue
-            nd = du + g_t[e]
-            if not nd <= cutoff:
-                continue
-            nl = lu + g_l[e]
-            if pv == _NEVER:
-                dist[v] = nd
-                dlen[v] = nl
-                size = _push(hn, ht, hl, pos, size, v, nd, nl)
-                touched[nt] = v
-                nt += 1
-            elif nd < dist[v] or (nd == dist[v] and nl < dlen[v]):
-                dist[v] = nd
-                dlen[v] = nl
-                ht[pv] = nd
-                hl[pv] = nl
-                _sift_up(hn, ht, hl, pos, pv)
-            else:
-                continue
-            lab[v] = bu
+        size, nt = _relax(u, du, lu, g_ptr, g_idx, g_t, g_l, cutoff, dist, dlen, lab, pos, hn, ht, hl,
+                          size, touched, nt)
     return nt, ns
 
 
