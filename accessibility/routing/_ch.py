@@ -152,6 +152,16 @@ def _rekey(hn, ht, hl, pos, i, size, t, ln):
 
 
 @njit(cache=True)
+def _reset(touched, n, dist, dlen, pos):
+    """Give the ``n`` first ``touched`` nodes their state before a search: no label, never seen."""
+    for q in range(n):
+        x = touched[q]
+        dist[x] = np.inf
+        dlen[x] = np.inf
+        pos[x] = _NEVER
+
+
+@njit(cache=True)
 def _seed(seed_nodes, seed_t, seed_l, seed_lab, cutoff, dist, dlen, lab, pos, hn, ht, hl, touched):
     """Put the seeds within ``cutoff`` in an empty heap (the best label of a node seeded twice).
 
@@ -458,7 +468,7 @@ def _shortcuts(v, add, max_settled, max_hops,
                     else:
                         _append(ob, oc, ocap, otop, on, ot, ol, om, u, x, st, sl, v)
                         _append(ib, ic, icap, itop, inn, it, il, im, x, u, st, sl, v)
-        for k in range(nt):
+        for k in range(nt):  # _reset by hand: 2 % of the build as a call
             y = touched[k]
             wt[y] = np.inf
             wl[y] = np.inf
@@ -837,11 +847,7 @@ def _backward_chunk(th, nth, up_ptr, up_idx, up_t, up_l, dn_ptr, dn_idx, dn_t, d
         start[j] = p
         count[j] = ns
         p += ns
-        for q in range(nt):
-            v = touched[q]
-            dist[v] = np.inf
-            dlen[v] = np.inf
-            pos[v] = _NEVER
+        _reset(touched, nt, dist, dlen, pos)
     used[th] = p
 
 
@@ -1016,16 +1022,8 @@ def _bucket_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_id
                 row_t[j] = c if better else rt
                 row_l[j] = cl if better else rl
         _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-        for q in range(nt):
-            x = touched[q]
-            dist[x] = np.inf
-            dlen[x] = np.inf
-            pos[x] = _NEVER
-        for q in range(cnt):
-            v = ctouched[q]
-            cdist[v] = np.inf
-            cdlen[v] = np.inf
-            cpos[v] = _NEVER
+        _reset(touched, nt, dist, dlen, pos)
+        _reset(ctouched, cnt, cdist, cdlen, cpos)
 
 
 @njit(cache=True, parallel=True)
@@ -1178,16 +1176,8 @@ def _rphast_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_id
             row_t[j] = bt
             row_l[j] = bl
         _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-        for q in range(nt):
-            x = touched[q]
-            dist[x] = np.inf
-            dlen[x] = np.inf
-            pos[x] = _NEVER
-        for q in range(cnt):
-            v = ctouched[q]
-            cdist[v] = np.inf
-            cdlen[v] = np.inf
-            cpos[v] = _NEVER
+        _reset(touched, nt, dist, dlen, pos)
+        _reset(ctouched, cnt, cdist, cdlen, cpos)
 
 
 @njit(cache=True, parallel=True)
@@ -1357,16 +1347,8 @@ def _dijkstra_rows_chunk(th, nth, indptr, indices, w, ln, core_of, a1, o1t, o1l,
             row_t[j] = bt
             row_l[j] = bl
         _finish_row(row_t, row_l, out_l, i, with_len, cutoff)
-        for q in range(nt):
-            x = touched[q]
-            dist[x] = np.inf
-            dlen[x] = np.inf
-            pos[x] = _NEVER
-        for q in range(cnt):
-            v = ctouched[q]
-            cdist[v] = np.inf
-            cdlen[v] = np.inf
-            cpos[v] = _NEVER
+        _reset(touched, nt, dist, dlen, pos)
+        _reset(ctouched, cnt, cdist, cdlen, cpos)
 
 
 @njit(cache=True, parallel=True)
