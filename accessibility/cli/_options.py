@@ -157,6 +157,31 @@ def out_option(default: str):
 #: A file option (``--bpe FILE`` …): a path, checked by the loader that reads it.
 input_file = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
 
+communes_option = click.option("--communes", "communes_path", help="Commune table (csv). Default: the data directory's.",
+                               **input_file)
+code_changes_option = click.option(
+    "--code-changes", "changes_path", **input_file,
+    help="old_code -> code table of the COG. Default: the data directory's, else the embedded national table.")
+no_maps_option = click.option("--no-maps", is_flag=True, help="Skip the PNG maps.")
+
+
+def snap_distance_option(what: str, *, then: str = ""):
+    """``--snap-distance METRES``: ``what`` (e.g. "Commune centres") farther from any road are not
+    placed; ``then`` says what follows (e.g. " (their pairs are null)")."""
+    from ..settings import SNAP_MAX_DISTANCE_M
+
+    return click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
+                        show_default=True, help=f"{what} farther (metres) from any road are not placed{then}.")
+
+
+def point_columns_option(func):
+    """``--id-column``, ``--name-column``, ``--lon-column``, ``--lat-column`` of a file of points
+    (None: the usual names, see :func:`accessibility.sites.load_point_table`)."""
+    for flag, what, usual in (("--lat-column", "Latitude", "lat, latitude"), ("--lon-column", "Longitude", "lon, longitude"),
+                              ("--name-column", "Name", "name, nom, lib_fs"), ("--id-column", "Id", "id, id_fs")):
+        func = click.option(flag, default=None, help=f"{what} column of a file of points (default: {usual}, …).")(func)
+    return func
+
 
 def library_callback(func):
     """A click callback calling ``func(value)``: the library's InvalidParameterError becomes a

@@ -6,17 +6,21 @@ import time
 
 import click
 
-from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, SNAP_MAX_DISTANCE_M, TIER_THRESHOLDS_MIN, TIERS
+from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, TIER_THRESHOLDS_MIN, TIERS
 from ._options import (
     cache_dir_option,
+    code_changes_option,
+    communes_option,
     data_option,
     departements_callback,
     friendly_errors,
     input_file,
+    no_maps_option,
     osm_option,
     out_option,
     profile_option,
     resolve_inputs,
+    snap_distance_option,
 )
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
@@ -82,19 +86,13 @@ def _parse_thresholds(ctx, param, value: str) -> tuple[float, ...]:
 )
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table (csv). Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts per commune or geolocated BPE (csv, csv.gz). Default: the data directory's (embedded: BPE 2018).", **_input)
 @click.option("--gammes", "gammes_path", help="INSEE gamme table (csv). Default: the data directory's (embedded: 2021).", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons for the GeoPackage and maps. Default: the data directory's.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: the data directory's, else the embedded national table.", **_input)
+@code_changes_option
 @out_option("access-output")
-@click.option(
-    "--snap-distance",
-    type=click.FloatRange(0.0, min_open=True),
-    default=SNAP_MAX_DISTANCE_M,
-    show_default=True,
-    help="Commune centres farther (metres) from any road are not placed.",
-)
+@snap_distance_option("Commune centres")
 @click.option("--strategy", type=click.Choice(["auto", "search", "matrix"]), default="auto", show_default=True,
               help="One search per equipment, or one commune x commune matrix.")
 @click.option("--equipments", type=click.Choice(["centre", "at-location"]), default="centre", show_default=True,
@@ -106,7 +104,7 @@ def _parse_thresholds(ctx, param, value: str) -> tuple[float, ...]:
 @click.option("--bpe-points", "bpe_points_path", help="Geolocated BPE (one row per equipment). Default: the data directory's.", **_input)
 @click.option("--population-grid", "grid_path", help="Population on 200 m squares (idcar_200m, lon, lat, population, code). "
               "Default: the data directory's.", **_input)
-@click.option("--no-maps", is_flag=True, help="Skip the PNG maps.")
+@no_maps_option
 @cache_dir_option
 @profile_option
 @friendly_errors

@@ -7,16 +7,19 @@ from pathlib import Path
 
 import click
 
-from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
     cache_dir_option,
+    code_changes_option,
+    communes_option,
     data_option,
     departements_callback,
     friendly_errors,
+    no_maps_option,
     osm_option,
     out_option,
     profile_option,
     resolve_inputs,
+    snap_distance_option,
 )
 
 _input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -30,7 +33,7 @@ _input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
                    "directory's (04,05).")
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table (csv). Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts per commune (csv, csv.gz). Default: the data directory's BPE 2019 "
                                          "(embedded), else its BPE.", **_input)
 @click.option("--mediation", "mediation_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -45,14 +48,12 @@ _input = dict(type=click.Path(dir_okay=False, path_type=Path), default=None)
               show_default=True, help="How each variable is brought to 0-1 against the study region.")
 @click.option("--polygons", "polygons_path", help="Commune polygons for the GeoPackage and maps. Default: the data "
                                                   "directory's.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: the data "
-                                                      "directory's, else the embedded national table.", **_input)
+@code_changes_option
 @out_option("fragility-output")
-@click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
-              show_default=True, help="Commune centres and sites farther (metres) from any road are not placed.")
+@snap_distance_option("Commune centres and sites")
 @click.option("--top", type=click.IntRange(1, 1000), default=15, show_default=True,
               help="How many of the most fragile communes to print.")
-@click.option("--no-maps", is_flag=True, help="Skip the PNG maps.")
+@no_maps_option
 @cache_dir_option
 @profile_option
 @friendly_errors

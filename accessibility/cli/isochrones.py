@@ -6,9 +6,11 @@ import time
 
 import click
 
-from ..settings import SNAP_MAX_DISTANCE_M, TIERS
+from ..settings import TIERS
 from ._options import (
     cache_dir_option,
+    code_changes_option,
+    communes_option,
     data_option,
     departements_callback,
     filters_callback,
@@ -17,8 +19,10 @@ from ._options import (
     library_callback,
     osm_option,
     out_option,
+    point_columns_option,
     profile_option,
     resolve_inputs,
+    snap_distance_option,
 )
 
 _input = input_file
@@ -84,22 +88,18 @@ def _service(value):
                    "else no limit.")
 @click.option("--filter", "filters", multiple=True, callback=filters_callback, metavar="COL=V1,V2",
               help="With --service: keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
-@click.option("--id-column", default=None, help="Id column of a CSV of points (default: id, id_fs, …).")
-@click.option("--name-column", default=None, help="Name column of a CSV of points (default: name, nom, lib_fs, …).")
-@click.option("--lon-column", default=None, help="Longitude column of a CSV of points (default: lon, longitude, …).")
-@click.option("--lat-column", default=None, help="Latitude column of a CSV of points (default: lat, latitude, …).")
+@point_columns_option
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table. Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts (bpe: sources, --tier). Default: the data directory's.", **_input)
 @click.option("--gammes", "gammes_path", help="INSEE gamme table (--tier). Default: the data directory's.", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons (area, populations, map). Default: the data directory's.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table of the COG. Default: the data directory's.", **_input)
+@code_changes_option
 @click.option("--population-grid", "grid_path", help="Population points (CSV lon, lat, population) for exact "
               "populations. Default: the data directory's population grid when it has one.", **_input)
 @out_option("isochrones-output")
-@click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
-              show_default=True, help="Sites farther (metres) from any road are not placed.")
+@snap_distance_option("Sites")
 @click.option("--no-maps", is_flag=True, help="Skip the PNG map.")
 @cache_dir_option
 @profile_option

@@ -6,9 +6,9 @@ import time
 
 import click
 
-from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
     cache_dir_option,
+    communes_option,
     data_option,
     departements_callback,
     friendly_errors,
@@ -18,6 +18,7 @@ from ._options import (
     out_option,
     profile_option,
     resolve_inputs,
+    snap_distance_option,
 )
 
 _input = input_file
@@ -53,11 +54,10 @@ _parse_side = library_callback(_side)
 @click.option("--fresh", is_flag=True, help="Start over instead of going on from an interrupted run of the same matrix.")
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table. Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts (bpe: sources). Default: the data directory's.", **_input)
 @out_option("matrix.parquet")
-@click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
-              show_default=True, help="Places farther (metres) from any road are not placed (their pairs are null).")
+@snap_distance_option("Places", then=" (their pairs are null)")
 @cache_dir_option
 @profile_option
 @friendly_errors

@@ -8,9 +8,10 @@ import time
 
 import click
 
-from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
     cache_dir_option,
+    code_changes_option,
+    communes_option,
     data_option,
     departements_callback,
     filters_callback,
@@ -19,6 +20,7 @@ from ._options import (
     profile_option,
     resolve_inputs,
     service_callback,
+    snap_distance_option,
 )
 from ._options import input_file as _input
 from .site import _load
@@ -74,12 +76,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
               help="Minutes: a commune beyond it is counted (the France services commitment is 30).")
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table. Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts (for bpe: sources). Default: the data directory's.", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons. Default: the data directory's.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table. Default: embedded.", **_input)
-@click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
-              show_default=True, help="Places (and clicked points) farther (metres) from any road are not placed.")
+@code_changes_option
+@snap_distance_option("Places (and clicked points)")
 @click.option("--no-basemap", is_flag=True, help="Never try the OpenStreetMap tiles (the page works without them).")
 @cache_dir_option
 @profile_option

@@ -6,20 +6,24 @@ import time
 
 import click
 
-from ..settings import SNAP_MAX_DISTANCE_M
 from ._options import (
     cache_dir_option,
+    code_changes_option,
+    communes_option,
     data_option,
     departements_callback,
     filters_callback,
     friendly_errors,
     input_file,
+    no_maps_option,
     osm_option,
     out_option,
     parse_lonlat,
+    point_columns_option,
     profile_option,
     resolve_inputs,
     service_callback,
+    snap_distance_option,
 )
 
 _input = input_file
@@ -47,10 +51,7 @@ def _parse_adds(ctx, param, values):
               metavar="SOURCE", help="france-services, mediation, cnfs, bpe:TYPEQU (e.g. bpe:D201), or a CSV/GeoPackage of points.")
 @click.option("--filter", "filters", multiple=True, callback=filters_callback, metavar="COL=V1,V2",
               help="Keep the sites whose COL is one of the values (repeatable), e.g. format_fs=Fixe.")
-@click.option("--id-column", default=None, help="Id column of a point file (default: id, id_fs, …).")
-@click.option("--name-column", default=None, help="Name column of a point file (default: name, nom, lib_fs, …).")
-@click.option("--lon-column", default=None, help="Longitude column of a point file (default: lon, longitude, …).")
-@click.option("--lat-column", default=None, help="Latitude column of a point file (default: lat, latitude, …).")
+@point_columns_option
 @click.option("--departement", "departements", multiple=True, metavar="CODES", callback=departements_callback,
               help="Départements analysed. Default: the data directory's (04,05).")
 @click.option("--threshold", type=click.FloatRange(0.0, min_open=True), default=30.0, show_default=True,
@@ -72,14 +73,13 @@ def _parse_adds(ctx, param, values):
               help="Seconds allowed to the exact solver.")
 @data_option
 @osm_option
-@click.option("--communes", "communes_path", help="Commune table. Default: the data directory's.", **_input)
+@communes_option
 @click.option("--bpe", "bpe_path", help="BPE counts (for bpe: sources). Default: the data directory's.", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons for maps. Default: the data directory's.", **_input)
-@click.option("--code-changes", "changes_path", help="old_code -> code table. Default: embedded.", **_input)
+@code_changes_option
 @out_option("site-output")
-@click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
-              show_default=True, help="Places farther (metres) from any road are not placed.")
-@click.option("--no-maps", is_flag=True, help="Skip the PNG maps.")
+@snap_distance_option("Places")
+@no_maps_option
 @cache_dir_option
 @profile_option
 @friendly_errors
