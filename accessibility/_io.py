@@ -594,21 +594,9 @@ class OutputDir:
         return self.committed
 
     def _swap(self) -> None:
-        st = self.staging
-        assert st is not None
-        if not self.final.exists():
-            os.rename(st, self.final)
-            self.staging = None
-            return
-        if _exchange(st, self.final):
-            shutil.rmtree(st, ignore_errors=True)  # now holds the previous run
-            self.staging = None
-            return
-        old = self.final.parent / f".{self.final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        os.rename(self.final, old)
-        os.rename(st, self.final)
+        assert self.staging is not None
+        replace_dir(self.staging, self.final)
         self.staging = None
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -647,6 +635,40 @@ def _json_default(o):
     if isinstance(o, Path):
         return str(o)
     return str(o)
+
+
+def replace_dir(staged: Path, final: Path) -> None:
+    """Put the complete directory ``staged`` in the place of ``final`` (replaced when it exists).
+
+    An atomic exchange where the system has one (``renameat2``), else two renames: a reader sees
+    the old directory or the new one, and at worst, for an instant, none — never a mix.
+    """
+    if not final.exists():
+        os.rename(staged, final)
+        return
+    if _exchange(staged, final):
+        shutil.rmtree(staged, ignore_errors=True)  # now holds the previous directory
+        return
+    old = final.parent / f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.rename(final, old)
+    os.rename(staged, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A new hidden sibling directory of ``path`` that replaces it (:func:`replace_dir`) when the
+    block succeeds and vanishes when it fails."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.parent / f".{p.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        replace_dir(tmp, p)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager

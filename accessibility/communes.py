@@ -32,6 +32,7 @@ __all__ = [
     "normalize_codes",
     "read_table",
     "departement_of",
+    "require_departements",
     "load_commune_polygons",
 ]
 
@@ -95,6 +96,25 @@ def require_commune_codes(codes, path, what: str, column: str = "code") -> None:
         raise DataFormatError(
             f"{what} {str(path)!r}, line {line_of(i)}, column {column!r}: {codes[i]!r} is not a commune code "
             "(5 characters: 04070, 2A004)"
+        )
+
+
+def require_departements(communes: pd.DataFrame, departements) -> None:
+    """Every département asked for has communes in the table.
+
+    Raises
+    ------
+    NoCommuneError
+        Naming the départements without a commune (a typo, or the table of another area).
+    """
+    from .errors import NoCommuneError
+
+    present = set(communes["departement"].astype(str))
+    unknown = [d for d in departements if d not in present]
+    if unknown:
+        raise NoCommuneError(
+            f"no commune of département(s) {', '.join(unknown)} in the commune table "
+            f"({len(communes):,} communes): check --departement or --communes"
         )
 
 

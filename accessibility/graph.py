@@ -13,9 +13,9 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
-import uuid
 import zlib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -498,6 +498,9 @@ def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) 
 
 _ARRAYS = [f.name for f in fields(Graph) if f.name not in ("report", "_cache")]
 _META = "meta.json"
+#: What a killed save leaves: ``.NAME.partial-PID-HEX`` (staged) or ``.NAME.old-PID-HEX`` (replaced);
+#: ``trash`` is the name older versions gave the latter.
+_LEFTOVER = re.compile(r"^\..+\.(?:partial|old|trash)-(\d+)-[0-9a-f]+$")
 
 
 def _derived(graph: Graph) -> dict[str, np.ndarray]:
@@ -525,11 +528,9 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> Path:
     -------
     Path
     """
-    from ._io import pid_alive  # noqa: F401 - documented helper of the cleanup
+    from ._io import staged_dir
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.parent / f".{p.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     arrays = {name: np.asarray(getattr(graph, name), order="C") for name in _ARRAYS}
     arrays.update({k: np.asarray(v, order="C") for k, v in _derived(graph).items()})
     meta = {
@@ -537,22 +538,11 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> Path:
         "report": {f.name: getattr(graph.report, f.name) for f in fields(BuildReport)},
         "arrays": {},
     }
-    try:
-        tmp.mkdir()
+    with staged_dir(p) as tmp:
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", a, allow_pickle=False)
             meta["arrays"][name] = {"dtype": a.dtype.str, "shape": list(a.shape), "crc32": _crc(a)}
         (tmp / _META).write_text(json.dumps(meta, indent=1, default=_jsonable), encoding="utf-8")
-        if p.exists():
-            trash = p.parent / f".{p.name}.trash-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            os.rename(p, trash)
-            os.rename(tmp, p)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.rename(tmp, p)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return p
 
 
@@ -715,17 +705,21 @@ def cache_key(osm_path: str | os.PathLike, profile: Profile) -> str:
 
 
 def _clean_cache_dir(cdir: Path) -> None:
-    """Remove what killed processes left in the cache: partial and trash directories, temp files."""
+    """Remove what killed processes left in the cache: the staged and replaced directories of
+    :func:`accessibility._io.staged_dir` (graphs, and hierarchies inside them) and temp files."""
     from ._io import pid_alive
 
     if not cdir.is_dir():
         return
-    for d in list(cdir.glob(".graph-*.partial-*")) + list(cdir.glob(".graph-*.trash-*")) + list(cdir.glob("*.tmp")):
-        parts = d.name.rsplit(".", 1)[-1].split("-")
-        pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else -1
-        if d.suffix == ".tmp":
+    for d in [*cdir.glob(".*"), *cdir.glob("graph-*/.*"), *cdir.glob("*.tmp")]:
+        m = _LEFTOVER.match(d.name)
+        if m:
+            pid = int(m[1])
+        elif d.suffix == ".tmp":
             digits = [x for x in d.name.split(".") if x.isdigit()]
             pid = int(digits[-1]) if digits else -1
+        else:
+            continue
         if pid != os.getpid() and not pid_alive(pid):
             if d.is_dir():
                 shutil.rmtree(d, ignore_errors=True)

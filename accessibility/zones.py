@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .communes import require_departements
 from .errors import DataFormatError, InvalidParameterError, NoCommuneError, NoServiceError
 from .graph import Graph
 from .locations import (
@@ -409,13 +410,7 @@ def place_communes(graph: Graph, communes: pd.DataFrame, opts: AccessOptions) ->
     if miss:
         raise DataFormatError(f"commune table lacks column(s) {', '.join(miss)}")
     deps = opts.departements
-    present = set(communes["departement"].astype(str))
-    unknown = [d for d in deps if d not in present]
-    if unknown:
-        raise NoCommuneError(
-            f"no commune of département(s) {', '.join(unknown)} in the commune table "
-            f"({len(communes):,} communes): check --departement or --communes"
-        )
+    require_departements(communes, deps)
     places = Places.from_communes(graph, communes.reset_index(drop=True), max_distance_m=opts.max_distance_m)
     is_origin = np.isin(places.attrs["departement"].astype(str), deps)
     origins = places.take(is_origin)

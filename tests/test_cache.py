@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import zlib
@@ -173,5 +174,11 @@ def test_stale_temporary_files_are_cleaned(cached, tmp_path):
     stale.mkdir()
     (stale / "x.npy").write_bytes(b"half")
     (root / "graph-old.npz.999999999.tmp").write_bytes(b"half")
+    (root / f".{cached.name}.old-999999999-deadbeef").mkdir()  # replaced, not yet removed
+    stale_ch = root / cached.name / ".ch.partial-999999999-deadbeef"  # a hierarchy being saved
+    stale_ch.mkdir()
+    live = root / f".{cached.name}.partial-{os.getpid()}-cafe0123"  # this process's: kept
+    live.mkdir()
     assert load_graph(cache_dir=root).report.from_cache
-    assert sorted(p.name for p in root.iterdir()) == [cached.name]
+    assert sorted(p.name for p in root.iterdir()) == sorted([cached.name, live.name])
+    assert not stale_ch.exists()

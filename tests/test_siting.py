@@ -302,6 +302,7 @@ BAD = {
     "unknown-service": (["--service", "hospitals"], "neither a known name"),
     "bad-add": (["--add", "6.8"], "is not LON,LAT"),
     "what-if-and-optimize": (["--add", "6.1,44.1", "--optimize", "1"], "not both"),
+    "unknown-departement": (["--departement", "04,99"], "no commune of département(s) 99 in the commune table"),
 }
 
 

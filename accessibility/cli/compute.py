@@ -119,7 +119,7 @@ def compute(
     poles.csv, zones_grises.gpkg, one map per tier (PNG) and run.json into --out, and
     prints the summary table.
     """
-    from ..communes import load_code_changes, load_commune_polygons, load_communes
+    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
     from ..datasets.readers import load_population_grid
     from ..graph import load_graph
     from ..report import format_summary, write_outputs
@@ -146,7 +146,7 @@ def compute(
     with run.capture_warnings():
         with run.stage("read"):
             communes = _read(run, "communes", files["communes"], load_communes)
-            _check_departements(communes, opts.departements)
+            require_departements(communes, opts.departements)
             changes = _read(run, "code_changes", files["code_changes"], load_code_changes)
             bpe = _read(run, "bpe", files["bpe"], lambda p: load_bpe(p, code_changes=changes))
             gammes = _read(run, "gammes", files["gammes"], load_gammes)
@@ -180,19 +180,6 @@ def _read(run, role: str, path, loader):
         path = {"code_changes": default_code_changes_path()}.get(role)
     run.add_input(role, path)
     return out
-
-
-def _check_departements(communes, departements) -> None:
-    """Every département asked for has communes in the table (checked before the graph loads)."""
-    from ..errors import NoCommuneError
-
-    present = set(communes["departement"].astype(str))
-    unknown = [d for d in departements if d not in present]
-    if unknown:
-        raise NoCommuneError(
-            f"no commune of département(s) {', '.join(unknown)} in the commune table "
-            f"({len(communes):,} communes): check --departement or --communes"
-        )
 
 
 def _notes(result) -> list[str]:

@@ -67,8 +67,13 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
     map per sub-index and one for the dimension (PNG) and run.json into --out, and prints the
     most fragile communes.
     """
-    from ..communes import default_code_changes_path, load_code_changes, load_commune_polygons, load_communes
-    from ..errors import NoCommuneError
+    from ..communes import (
+        default_code_changes_path,
+        load_code_changes,
+        load_commune_polygons,
+        load_communes,
+        require_departements,
+    )
     from ..fragility.index import check_fragility_options, compute_fragility
     from ..fragility.report import format_summary, write_outputs
     from ..fragility.sources import load_extra, load_france_services, load_mediation
@@ -95,11 +100,7 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
         with run.stage("read"):  # the user's small files first: their errors come at once
             communes = load_communes(files["communes"])
             run.add_input("communes", files["communes"])
-            present = set(communes["departement"].astype(str))
-            unknown = [d for d in opts.departements if d not in present]
-            if unknown:
-                raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table "
-                                     f"({len(communes):,} communes): check --departement or --communes")
+            require_departements(communes, opts.departements)
             med = []
             for label, path in mediation:
                 med.append(load_mediation(path))

@@ -174,8 +174,7 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
     """The tables the mode needs, read and recorded in the manifest. The commune table is read
     whenever there is one (the study area, ``bpe:`` sources, gammes, and the populations of the
     area-weighted estimate)."""
-    from ..communes import load_code_changes, load_commune_polygons, load_communes
-    from ..errors import NoCommuneError
+    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
     from ..isochrones.polygons import load_population_points
     from ..isochrones.sources import load_service_table, parse_bpe_source
     from ..services import load_bpe, load_gammes
@@ -194,12 +193,7 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
     if files.get("communes") is not None:
         out["communes"] = load_communes(files["communes"])
         run.add_input("communes", files["communes"])
-        if deps:
-            present = set(out["communes"]["departement"].astype(str))
-            unknown = [d for d in deps if d not in present]
-            if unknown:
-                raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table: "
-                                     "check --departement or --communes")
+        require_departements(out["communes"], deps or ())
     if bpe_needed:
         changes = load_code_changes(files["code_changes"])  # the embedded national table when None
         run.add_input("code_changes", files["code_changes"])

@@ -131,8 +131,7 @@ def _client(workers, scheduler):
 
 def _read(run, files, dd, origins, destinations, departements) -> dict:
     """The origin and destination tables (``id, name, lon, lat``)."""
-    from ..communes import load_code_changes, load_communes
-    from ..errors import NoCommuneError
+    from ..communes import load_code_changes, load_communes, require_departements
     from ..services import load_bpe
     from ..settings import DEFAULT_DEPARTEMENTS
     from ..sites import load_sites
@@ -147,9 +146,7 @@ def _read(run, files, dd, origins, destinations, departements) -> dict:
     out = {}
     for side, spec in (("origins", origins), ("destinations", destinations)):
         if spec == "communes":
-            unknown = [d for d in deps if d not in set(communes["departement"].astype(str))]
-            if unknown:
-                raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table")
+            require_departements(communes, deps)
             c = communes[communes["departement"].isin(deps)]
             out[side] = c.rename(columns={"code": "id", "nom": "name"})[["id", "name", "lon", "lat"]].reset_index(drop=True)
         else:

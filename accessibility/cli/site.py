@@ -131,7 +131,7 @@ def site(service, filters, id_column, name_column, lon_column, lat_column, depar
 
 def _load(run, files, dd, service, filters, columns, departements, snap_distance, cache_dir, profile) -> dict:
     """Read the inputs, load the graph, place communes and sites."""
-    from ..communes import load_code_changes, load_commune_polygons, load_communes
+    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
     from ..errors import NoCommuneError
     from ..graph import load_graph
     from ..places import OUTSIDE, Places
@@ -143,9 +143,7 @@ def _load(run, files, dd, service, filters, columns, departements, snap_distance
     with run.stage("read"):
         communes = load_communes(files["communes"])
         run.add_input("communes", files["communes"])
-        unknown = [d for d in deps if d not in set(communes["departement"].astype(str))]
-        if unknown:
-            raise NoCommuneError(f"no commune of département(s) {', '.join(unknown)} in the commune table")
+        require_departements(communes, deps)
         bpe = None
         if service.kind == "bpe":
             changes = load_code_changes(files["code_changes"])

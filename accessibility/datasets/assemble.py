@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import DataFormatError, InputFileError, InvalidParameterError, OSMFileError
 from ..settings import TIERS
 from .departements import DEPARTEMENTS, check_departements, with_neighbours
-from .layout import STANDARD_NAMES, DataDir, open_data_dir, write_manifest
+from .layout import STANDARD_NAMES, DataDir, open_data_dir, pbf_timestamp, write_manifest
 from .sources import DEFAULT_BPE_YEAR, FILOSOFI_YEAR, SOURCES, Source, sources_table
 
 __all__ = [
@@ -575,20 +575,6 @@ class ClipReport:
     seconds: float
 
 
-def _pbf_timestamp(path: Path) -> str | None:
-    import osmium
-
-    try:
-        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-        try:
-            h = r.header()
-            return h.get("osmosis_replication_timestamp") or h.get("timestamp") or None
-        finally:
-            r.close()
-    except RuntimeError:
-        return None
-
-
 def _clip_one(src: Path, area, highways: Sequence[str], out: Path) -> dict:
     """Write the drivable ways of ``src`` with a node in ``area``, and all their nodes, to ``out``.
 
@@ -637,7 +623,7 @@ def _clip_one(src: Path, area, highways: Sequence[str], out: Path) -> dict:
     header = osmium.io.Header()
     header.set("generator", "accessibility data assemble (pyosmium)")
     header.set("sorting", "Type_then_ID")
-    ts = _pbf_timestamp(src)
+    ts = pbf_timestamp(src)
     if ts:
         header.set("osmosis_replication_timestamp", ts)
     writer = osmium.SimpleWriter(str(out), header=header)

@@ -7,23 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .layout import COMMAND_ROLES, ROLES, DataDir, open_data_dir
+from .layout import COMMAND_ROLES, ROLES, DataDir, open_data_dir, pbf_timestamp
 
 __all__ = ["describe_data_dir", "format_description"]
-
-
-def _osm_date(path: Path) -> str | None:
-    import osmium
-
-    try:
-        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-        try:
-            h = r.header()
-            return h.get("osmosis_replication_timestamp") or h.get("timestamp") or None
-        finally:
-            r.close()
-    except RuntimeError:
-        return None
 
 
 def describe_data_dir(data: DataDir | str | os.PathLike | None = None) -> dict[str, Any]:
@@ -66,7 +52,7 @@ def describe_data_dir(data: DataDir | str | os.PathLike | None = None) -> dict[s
                     modified=datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="seconds"),
                 )
                 if role == "osm":
-                    entry["osm_data_date"] = _osm_date(p)
+                    entry["osm_data_date"] = pbf_timestamp(p)
         srcs = by_role.get(role, [])
         if srcs:
             entry["sources"] = [

@@ -64,6 +64,7 @@ __all__ = [
     "open_data_dir",
     "write_manifest",
     "missing_for",
+    "pbf_timestamp",
 ]
 
 MANIFEST_NAME = "datadir.json"
@@ -121,6 +122,22 @@ COMMAND_ROLES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingPr
                                             "polygons")),
     }
 )
+
+
+def pbf_timestamp(path: str | os.PathLike) -> str | None:
+    """The date of the OSM data in a ``.osm.pbf`` header (replication timestamp, else the
+    file's timestamp), or None when the header has none or the file cannot be read."""
+    import osmium
+
+    try:
+        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            h = r.header()
+            return h.get("osmosis_replication_timestamp") or h.get("timestamp") or None
+        finally:
+            r.close()
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -280,13 +279,10 @@ def save_ch(ch: ContractionHierarchy, directory: str | os.PathLike) -> Path:
     Path
         The directory.
     """
+    from .._io import staged_dir
+
     d = Path(directory)
-    d.parent.mkdir(parents=True, exist_ok=True)
-    tmp = d.with_name(d.name + f".{os.getpid()}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with staged_dir(d) as tmp:
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(ch, name)), allow_pickle=False)
         meta = {
@@ -299,16 +295,6 @@ def save_ch(ch: ContractionHierarchy, directory: str | os.PathLike) -> Path:
             "build": ch.build,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        if d.exists():
-            old = d.with_name(d.name + f".{os.getpid()}.old")
-            os.replace(d, old)
-            os.replace(tmp, d)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, d)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return d
 
 
