@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_routing import SHARED, git_commit, machine_info, mismatches  # noqa: E402
+from bench_routing import SHARED, git_commit, machine_info, mismatches, places_from_anchors  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 COMMUNES_CSV = SHARED / "communes" / "communes-2023.csv"
@@ -117,21 +117,7 @@ def _record(res: dict, name: str, fn, repeats: int, ref=None, threads: int | Non
 
 def _combine(rows: np.ndarray, row_of: np.ndarray, col_of: np.ndarray, s):
     """Anchor-node times to a place matrix: access legs, best anchors, same-stretch trips."""
-    from accessibility.routing.points import _same_chain
-
-    k = len(s)
-    a = rows[row_of[s.out_node]][:, col_of[s.in_node]]
-    a = a + s.out_time_s[:, None] + s.in_time_s[None, :]
-    m = np.full((k, k), np.inf)
-    so = np.flatnonzero(np.diff(s.out_ptr) > 0)
-    si = np.flatnonzero(np.diff(s.in_ptr) > 0)
-    a = np.minimum.reduceat(a, s.out_ptr[so], axis=0)
-    a = np.minimum.reduceat(a, s.in_ptr[si], axis=1)
-    m[np.ix_(so, si)] = a
-    ia, ib, t, _ = _same_chain(s, s)
-    if len(ia):
-        np.minimum.at(m, (ia, ib), t)
-    return m
+    return places_from_anchors(rows[row_of[s.out_node]][:, col_of[s.in_node]], s)
 
 
 def _anchor_sets(g, s):

@@ -423,12 +423,31 @@ def bench_graph(label: str, g, *, quick: bool, matrix_size: int, with_networkx: 
     return out
 
 
+def places_from_anchors(a: np.ndarray, s) -> np.ndarray:
+    """The place matrix of a peer from its anchor-node times ``a`` (row ``i``: the out-anchor
+    ``s.out_node[i]``, column ``j``: the in-anchor ``s.in_node[j]``): access legs added, the best
+    anchor of each place, and the trips along one road stretch (what place_matrix does)."""
+    from accessibility.routing.points import _same_chain
+
+    k = len(s)
+    a = a + s.out_time_s[:, None] + s.in_time_s[None, :]
+    m = np.full((k, k), np.inf)
+    so = np.flatnonzero(np.diff(s.out_ptr) > 0)
+    si = np.flatnonzero(np.diff(s.in_ptr) > 0)
+    a = np.minimum.reduceat(a, s.out_ptr[so], axis=0)
+    a = np.minimum.reduceat(a, s.in_ptr[si], axis=1)
+    m[np.ix_(so, si)] = a
+    ia, ib, t, _ = _same_chain(s, s)
+    if len(ia):
+        np.minimum.at(m, (ia, ib), t)
+    return m
+
+
 def _communes(cases: dict, g, ours, sc, *, quick: bool) -> int | None:
     """The PACA commune-centre matrix, with place_matrix (and scipy on the same anchors)."""
     import pandas as pd
 
     from accessibility.routing import place_matrix, snap_points
-    from accessibility.routing.points import _same_chain
 
     if not COMMUNES_CSV.exists():
         log.warning("no %s: communes case skipped", COMMUNES_CSV)
@@ -447,18 +466,7 @@ def _communes(cases: dict, g, ours, sc, *, quick: bool) -> int | None:
         rows = np.empty((len(out_nodes), len(snapped.in_node)))
         for i, block in sc.rows(out_nodes):
             rows[i:i + len(block)] = block[:, snapped.in_node]
-        # anchor to anchor, access legs included, then the best anchor of each place
-        a = rows[row_of[snapped.out_node]] + snapped.out_time_s[:, None] + snapped.in_time_s[None, :]
-        m = np.full((k, k), np.inf)
-        so = np.flatnonzero(np.diff(snapped.out_ptr) > 0)
-        si = np.flatnonzero(np.diff(snapped.in_ptr) > 0)
-        a = np.minimum.reduceat(a, snapped.out_ptr[so], axis=0)
-        a = np.minimum.reduceat(a, snapped.in_ptr[si], axis=1)
-        m[np.ix_(so, si)] = a
-        ia, ib, t, _ = _same_chain(snapped, snapped)
-        if len(ia):
-            np.minimum.at(m, (ia, ib), t)
-        return m
+        return places_from_anchors(rows[row_of[snapped.out_node]], snapped)
 
     ref = None
     if not quick:

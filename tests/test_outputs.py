@@ -49,6 +49,24 @@ def _leftovers(parent: Path, name: str) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
 
 
+def _disk_full_at(monkeypatch, victim: str) -> None:
+    """Make writing the output ``victim`` fail as on a full disk (``run.json`` is written by commit)."""
+    real_path, real_commit = OutputDir.path, OutputDir.commit
+
+    def failing_path(self, name):
+        if name == victim:
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_path(self, name)
+
+    def failing_commit(self, manifest):
+        if victim == "run.json":
+            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
+        return real_commit(self, manifest)
+
+    monkeypatch.setattr(OutputDir, "path", failing_path)
+    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+
+
 def test_a_run_writes_exactly_its_files(result, tmp_path):
     files = report.write_outputs(result, tmp_path / "out")
     assert sorted(p.name for p in files) == sorted(OUTPUTS) and _is_complete_run(tmp_path / "out")
@@ -66,20 +84,7 @@ def test_any_output_failing_leaves_the_previous_run(result, tmp_path, monkeypatc
     if not first_run:
         report.write_outputs(result, out, maps=False)  # a previous complete run, other files
     before = _snapshot(out)
-    real_path, real_commit = OutputDir.path, OutputDir.commit
-
-    def failing_path(self, name):
-        if name == victim:
-            raise OSError(errno.ENOSPC, "No space left on device", name)
-        return real_path(self, name)
-
-    def failing_commit(self, manifest):  # run.json is written inside commit
-        if victim == "run.json":
-            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
-        return real_commit(self, manifest)
-
-    monkeypatch.setattr(OutputDir, "path", failing_path)
-    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+    _disk_full_at(monkeypatch, victim)
     with pytest.raises(InputFileError, match="No space left on device"):
         report.write_outputs(result, out)
     assert _snapshot(out) == before  # exactly the previous run (or nothing)
@@ -105,20 +110,7 @@ def test_any_fragility_output_failing_leaves_the_previous_run(fragility_result, 
     out = tmp_path / "out"
     frep.write_outputs(fragility_result, out, maps=False)  # a previous complete run, fewer files
     before = _snapshot(out)
-    real_path, real_commit = OutputDir.path, OutputDir.commit
-
-    def failing_path(self, name):
-        if name == victim:
-            raise OSError(errno.ENOSPC, "No space left on device", name)
-        return real_path(self, name)
-
-    def failing_commit(self, manifest):
-        if victim == "run.json":
-            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
-        return real_commit(self, manifest)
-
-    monkeypatch.setattr(OutputDir, "path", failing_path)
-    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+    _disk_full_at(monkeypatch, victim)
     with pytest.raises(InputFileError, match="No space left on device"):
         frep.write_outputs(fragility_result, out)
     assert _snapshot(out) == before and _leftovers(tmp_path, "out") == []
@@ -267,20 +259,7 @@ def test_any_isochrone_output_failing_leaves_the_previous_run(iso_result, tmp_pa
     if not first_run:
         write_outputs(iso_result, out, maps=False)
     before = _snapshot(out)
-    real_path, real_commit = OutputDir.path, OutputDir.commit
-
-    def failing_path(self, name):
-        if name == victim:
-            raise OSError(errno.ENOSPC, "No space left on device", name)
-        return real_path(self, name)
-
-    def failing_commit(self, manifest):
-        if victim == "run.json":
-            raise OSError(errno.ENOSPC, "No space left on device", "run.json")
-        return real_commit(self, manifest)
-
-    monkeypatch.setattr(OutputDir, "path", failing_path)
-    monkeypatch.setattr(OutputDir, "commit", failing_commit)
+    _disk_full_at(monkeypatch, victim)
     with pytest.raises(InputFileError, match="No space left on device"):
         write_outputs(iso_result, out)
     assert _snapshot(out) == before
