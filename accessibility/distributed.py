@@ -98,10 +98,29 @@ def _run_part(job: WorkerJob, i: int, staging: str) -> dict:
 
     g, plan = _state(job)
     wide = _wide_arrays(Path(staging), plan) if job.wide else None
-    if os.environ.get("ACCESSIBILITY_TEST_FAIL_PART") == str(i) and not (Path(staging) / f".failed-{i}").exists():
-        (Path(staging) / f".failed-{i}").write_text("once")  # fault injection for the tests: fail once
-        raise RuntimeError(f"injected failure of part {i}")
+    _inject_fault(i)
     return compute_part(g, plan, i, Path(staging), wide_arrays=wide)
+
+
+def _inject_fault(i: int) -> None:
+    """Fault injection for the tests, once per part: ``ACCESSIBILITY_TEST_FAULTS="raise:1,kill:2"``.
+
+    ``raise:I`` makes part ``I`` raise the first time it runs (Dask retries it); ``kill:I`` makes
+    the worker process running part ``I`` die the first time (the nanny restarts it, the scheduler
+    gives the part to a worker again). A marker file ``failed-HOW-I`` in the directory
+    ``ACCESSIBILITY_TEST_FAULTS_DIR`` remembers the first time and tells the test it happened.
+    """
+    spec = os.environ.get("ACCESSIBILITY_TEST_FAULTS")
+    if not spec:
+        return
+    for item in spec.split(","):
+        how, _, part = item.partition(":")
+        marker = Path(os.environ["ACCESSIBILITY_TEST_FAULTS_DIR"]) / f"failed-{how}-{part}"
+        if part == str(i) and not marker.exists():
+            marker.write_text("once")
+            if how == "kill":
+                os._exit(1)
+            raise RuntimeError(f"injected failure of part {i}")
 
 
 def connect(*, scheduler: str | None = None, workers: int | None = None):
@@ -166,7 +185,5 @@ def dask_executor(client, *, osm, cache_dir, profile, max_distance_m: float):
             for f in futures:
                 f.cancel()
             pf.unlink(missing_ok=True)
-            for marker in staging.glob(".failed-*"):
-                marker.unlink(missing_ok=True)
 
     return execute

@@ -1,5 +1,5 @@
 """``access matrix`` and the distancier: long Parquet datasets equal to the in-memory matrix, the
-wide arrays, a Dask LocalCluster of 2 workers giving the same rows, failed parts retried, an
+wide arrays, a Dask LocalCluster of 2 workers giving the same rows, a failed part retried and a killed worker's part redone, an
 interrupted run resumed, and bad inputs (one line, no partial dataset)."""
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ def test_full_disk_mid_write_leaves_no_temporary_file(embedded_graph, places, tm
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_rows(tmp_path, cache_dir, monkeypatch):
-    monkeypatch.setenv("ACCESSIBILITY_TEST_FAIL_PART", "1")  # part 1 fails once: retried
+    # part 1 raises once (retried), the worker running part 2 dies once (its part is given again)
+    monkeypatch.setenv("ACCESSIBILITY_TEST_FAULTS", "raise:1,kill:2")
+    monkeypatch.setenv("ACCESSIBILITY_TEST_FAULTS_DIR", str(tmp_path))
     args = ["matrix", "--departement", "05", "--chunk-pairs", "8000", "--cache-dir", str(cache_dir)]
     r1 = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "local.parquet")])
     assert r1.exit_code == 0, r1.output
@@ -126,6 +128,7 @@ def test_dask_local_cluster_gives_the_same_rows(tmp_path, cache_dir, monkeypatch
     a, b = _sorted(pd.read_parquet(tmp_path / "local.parquet")), _sorted(pd.read_parquet(tmp_path / "dask.parquet"))
     pd.testing.assert_frame_equal(a, b)
     assert len(list((tmp_path / "dask.parquet").glob("part-*.parquet"))) > 2
+    assert sorted(p.name for p in tmp_path.glob("failed-*")) == ["failed-kill-2", "failed-raise-1"]  # both happened
 
 
 BAD = {
