@@ -1,6 +1,6 @@
 """``access matrix`` and the distancier: long Parquet datasets equal to the in-memory matrix, the
-wide arrays, a Dask LocalCluster of 2 workers giving the same rows, a failed part retried and a killed worker's part redone, an
-interrupted run resumed, and bad inputs (one line, no partial dataset)."""
+wide arrays, a Dask LocalCluster of 2 workers giving the same rows (a failed part retried, a killed
+worker's part redone), an interrupted run resumed, and bad inputs (one line, no partial dataset)."""
 
 from __future__ import annotations
 
