@@ -32,6 +32,7 @@ import pandas as pd
 from ._io import OutputDir, run_outputs
 from .maps import MapBase, Markers, draw, fr_number, map_base, time_classes
 from .runs import Run
+from .settings import TIER_LABELS
 from .zones import AccessResult
 
 __all__ = ["write_outputs", "write_tables", "plot_map", "map_base_of", "format_summary", "TIER_LABELS"]
@@ -39,7 +40,6 @@ __all__ = ["write_outputs", "write_tables", "plot_map", "map_base_of", "format_s
 log = logging.getLogger(__name__)
 
 #: French names of the gammes, for maps and printed tables.
-TIER_LABELS = {"proximite": "proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 _METHOD_LABELS = {"mean": "moyenne des temps aux équipements de la gamme", "pole": "temps au pôle de la gamme le plus proche"}
 
 

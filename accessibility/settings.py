@@ -24,6 +24,7 @@ __all__ = [
     "CONNECTOR_SPEED_KMH",
     "TIER_THRESHOLDS_MIN",
     "TIERS",
+    "TIER_LABELS",
     "POLE_SHARE",
     "DEFAULT_DEPARTEMENTS",
     "embedded_data_dir",
@@ -48,6 +49,10 @@ CONNECTOR_SPEED_KMH = 15.0
 TIERS: tuple[str, ...] = ("proximite", "intermediaire", "superieure")
 TIER_THRESHOLDS_MIN: Mapping[str, float] = MappingProxyType(
     {"proximite": 10.0, "intermediaire": 20.0, "superieure": 30.0}
+)
+#: The gammes as INSEE writes them (maps, the what-if page, assembled gamme tables).
+TIER_LABELS: Mapping[str, str] = MappingProxyType(
+    {"proximite": "proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 )
 
 #: A commune is a *pôle* of a gamme when it has at least this share of the gamme's equipments.

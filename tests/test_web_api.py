@@ -67,7 +67,7 @@ def test_base_and_polygons(planner, live):
     assert len(base["communes"]) == len(m.communes) == 360
     assert base["totals"] == json.loads(dumps(planner.scenario(WhatIf())["totals"]["before"]))
     assert {s["id"] for s in base["sites"]} == set(m.sites.ids)
-    assert base["limits"]["max_k"] == MAX_K and base["basemap"] is None
+    assert base["limits"]["max_k"] == MAX_K and base["basemap"] is None and base["gamme"] is None
     w, s, e, n = base["bbox"]
     assert w < 6.2356 < e and s < 44.0925 < n  # Digne
     status, headers, body = request(live.port, "GET", "/api/communes.geojson")
@@ -81,6 +81,30 @@ def test_base_and_polygons(planner, live):
         status, headers, body = request(live.port, "GET", path)
         assert status == 200 and len(body) > 100, path
         assert "content-security-policy" in headers and headers["x-content-type-options"] == "nosniff"
+
+
+def test_tier_colours_by_the_gamme_time_of_access_compute(cache_dir):
+    """``--tier``: each commune's gamme time and zone grise are ``access compute``'s (its golden
+    table, made by the code before the placement refactor)."""
+    from .test_golden import GOLDEN
+
+    p = load_planner(cache_dir, tier="intermediaire")
+    base = _json(p.base_json)
+    g = base["gamme"]
+    assert (g["tier"], g["label"], g["threshold_min"]) == ("intermediaire", "intermédiaire", 20.0)
+    assert g["classes"]["edges"][4] == 20.0
+    golden = pd.read_csv(GOLDEN / "access_times.csv.gz", dtype={"code": str, "departement": str})
+    golden = golden[(golden["tier"] == "intermediaire") & (golden["method"] == "mean")].set_index("code")
+    assert g["equipments"] == int(golden["equipments"].iloc[0])
+    shown = pd.DataFrame(base["communes"]).set_index("code")
+    assert set(shown.index) == set(golden.index) and len(golden) == 360
+    shown = shown.loc[golden.index]
+    np.testing.assert_array_equal(shown["gamme_minutes"].astype(float).to_numpy(), golden["minutes"].to_numpy(float))
+    measured = golden["minutes"].notna().to_numpy()
+    assert 0 < golden["zone_grise"][measured].astype(str).eq("True").sum() < measured.sum()  # some, not all
+    assert (shown["gamme_beyond"][measured].astype(bool).to_numpy()
+            == golden["zone_grise"][measured].astype(str).eq("True").to_numpy()).all()
+    assert shown["gamme_beyond"][~measured].isna().all()
 
 
 def test_what_if_equals_the_model(planner, live):

@@ -153,6 +153,7 @@ def test_click_a_commune_equals_access_site_and_back(page, cache_dir, tmp_path):
     assert r.exit_code == 0, r.output
     cli_totals = pd.read_csv(out / "totals.csv").set_index("when")
 
+    assert not driver.find_element("id", "colour-by").is_displayed()  # no --tier: one colouring
     today = _shown(driver, "before")
     assert today == _expected(cli_totals, "before")
     assert _shown(driver, "after") == today  # no what-if yet
@@ -258,3 +259,40 @@ def test_the_address_keeps_the_scenario(page):
         assert got["add_communes"] == shown
         msg = driver.find_element("id", "message")
         assert (msg.is_displayed() and "99999" in msg.text) == (not shown), msg.text
+
+
+def test_tier_colours_by_the_gamme_and_switches_to_the_sites(cache_dir, browser):
+    """``access serve --tier``: the page opens coloured by the gamme's mean time (its classes, its
+    zones grises outlined), says so in the legend, and switches to the time to the nearest site."""
+    from accessibility.web.app import LOOPBACK_HOSTS, create_app
+
+    planner = load_planner(cache_dir, tier="intermediaire")
+    base = json.loads(planner.base_json)
+    communes = pd.DataFrame(base["communes"])
+    # a commune in a zone grise of the gamme that is within the threshold of a site: outlined only by the gamme
+    row = communes[(communes["gamme_beyond"] == True) & (communes["beyond"] == False)].iloc[0]  # noqa: E712
+    code = row["code"]
+    edges, colors = base["gamme"]["classes"]["edges"], base["classes"]["colors"]
+    gamme_colour = colors[max(i for i, e in enumerate(edges) if row["gamme_minutes"] >= e)]
+    site_edges = base["classes"]["edges"]
+    site_colour = colors[max(i for i, e in enumerate(site_edges) if row["minutes"] >= e)]
+    style = "const o = accessPage.layers[arguments[0]].options; return [o.fillColor, o.color];"
+    with LiveServer(create_app(planner, allowed_hosts=LOOPBACK_HOSTS)) as srv:
+        driver = browser
+        driver.get("about:blank")
+        driver.get(srv.url + "/")
+        _wait_updates(driver, 0)
+        body = driver.find_element("tag name", "body")
+        assert body.get_attribute("data-colour") == "gamme"
+        assert driver.find_element("id", "colour-by").is_displayed()
+        assert "gamme intermédiaire" in driver.find_element("css selector", ".legend .title").text
+        assert driver.execute_script(style, code) == [gamme_colour, "#111"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "serve-tier.png"
+        driver.save_screenshot(str(shot))
+        if os.environ.get("ACCESS_UPDATE_DOCS_IMG"):
+            shutil.copy(shot, REPO / "docs" / "img" / "serve-tier.png")
+        driver.find_element("css selector", '#colour-by input[value="sites"]').click()
+        assert body.get_attribute("data-colour") == "sites"
+        assert "site le plus proche" in driver.find_element("css selector", ".legend .title").text
+        assert driver.execute_script(style, code) == [site_colour, "#ffffff"]

@@ -17,9 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("ACCESS_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
-def load_planner(cache_dir, *, threshold: float = 30.0):
-    """The :class:`Planner` ``access serve`` builds on the embedded data (France services)."""
+def load_planner(cache_dir, *, threshold: float = 30.0, tier: str | None = None):
+    """The :class:`Planner` ``access serve [--tier TIER]`` builds on the embedded data (France services)."""
     from accessibility.cli._options import resolve_inputs
+    from accessibility.cli.serve import _gamme_colouring
     from accessibility.cli.site import _load
     from accessibility.runs import Run
     from accessibility.settings import SNAP_MAX_DISTANCE_M
@@ -27,13 +28,15 @@ def load_planner(cache_dir, *, threshold: float = 30.0):
     from accessibility.siting import SitingModel
     from accessibility.web import Planner
 
-    files, dd = resolve_inputs(None, {"osm": None, "communes": None, "bpe": None, "polygons": None,
+    files, dd = resolve_inputs(None, {"osm": None, "communes": None, "bpe": None, "gammes": None, "polygons": None,
                                       "code_changes": None}, command="site")
     service = parse_service("france-services")
-    ctx = _load(Run("serve"), files, dd, service, (), (None,) * 4, None, SNAP_MAX_DISTANCE_M, cache_dir, None)
+    run = Run("serve")
+    ctx = _load(run, files, dd, service, (), (None,) * 4, None, SNAP_MAX_DISTANCE_M, cache_dir, None)
     model = SitingModel(ctx["graph"], ctx["origins"], ctx["sites"], threshold_min=threshold)
+    gamme = _gamme_colouring(run, files, ctx, tier, SNAP_MAX_DISTANCE_M) if tier else None
     return Planner(model, polygons=ctx["polygons"], title=service.label_fr, departements=ctx["departements"],
-                   basemap=None)
+                   basemap=None, gamme=gamme)
 
 
 class LiveServer:

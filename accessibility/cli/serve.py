@@ -8,6 +8,7 @@ import time
 
 import click
 
+from ..settings import TIERS
 from ._options import (
     cache_dir_option,
     code_changes_option,
@@ -74,10 +75,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
               help="Départements analysed. Default: the data directory's (04,05).")
 @click.option("--threshold", type=click.FloatRange(0.0, min_open=True), default=30.0, show_default=True,
               help="Minutes: a commune beyond it is counted (the France services commitment is 30).")
+@click.option("--tier", type=click.Choice(TIERS), default=None,
+              help="Also colour the communes by their mean time to the equipments of this gamme (as `access compute` "
+                   "measures it; the page opens with it and can switch to the time to the nearest site).")
 @data_option
 @osm_option
 @communes_option
-@click.option("--bpe", "bpe_path", help="BPE counts (for bpe: sources). Default: the data directory's.", **_input)
+@click.option("--bpe", "bpe_path", help="BPE counts (for bpe: sources and --tier). Default: the data directory's.",
+              **_input)
+@click.option("--gammes", "gammes_path", help="Gamme table (for --tier). Default: the data directory's.", **_input)
 @click.option("--polygons", "polygons_path", help="Commune polygons. Default: the data directory's.", **_input)
 @code_changes_option
 @snap_distance_option("Places (and clicked points)")
@@ -85,8 +91,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 @cache_dir_option
 @profile_option
 @friendly_errors
-def serve(host, port, service, filters, departements, threshold, data_dir, osm, communes_path, bpe_path, polygons_path,
-          changes_path, snap_distance, no_basemap, cache_dir, profile):
+def serve(host, port, service, filters, departements, threshold, tier, data_dir, osm, communes_path, bpe_path,
+          gammes_path, polygons_path, changes_path, snap_distance, no_basemap, cache_dir, profile):
     """A what-if page in the browser: click a commune to add a site, a site to remove it.
 
     Loads the graph, the communes and the sites once (as `access site` does), then serves the
@@ -110,15 +116,17 @@ def serve(host, port, service, filters, departements, threshold, data_dir, osm, 
         t0 = time.perf_counter()
         run = Run("serve")
         files, dd = resolve_inputs(data_dir, {"osm": osm, "communes": communes_path, "bpe": bpe_path,
-                                              "polygons": polygons_path, "code_changes": changes_path}, command="site")
+                                              "gammes": gammes_path, "polygons": polygons_path,
+                                              "code_changes": changes_path}, command="site")
         with run.capture_warnings():
             ctx = _load(run, files, dd, service, filters, (None, None, None, None), departements, snap_distance,
                         cache_dir, profile)
             model = SitingModel(ctx["graph"], ctx["origins"], ctx["sites"], threshold_min=threshold)
+            gamme = _gamme_colouring(run, files, ctx, tier, snap_distance) if tier else None
             shown = "; ".join(c + "=" + ",".join(v) for c, v in filters)
             planner = Planner(model, polygons=ctx["polygons"], title=service.label_fr + (f" ({shown})" if filters else ""),
                               departements=ctx["departements"], max_distance_m=snap_distance,
-                              basemap=None if no_basemap else OSM_BASEMAP)
+                              basemap=None if no_basemap else OSM_BASEMAP, gamme=gamme)
             unplaced = len(ctx["unplaced_sites"])
             click.echo(f"Loaded {len(model.communes)} communes and {model.sites.n_placed} sites"
                        + (f" ({unplaced} more in the extract could not be placed)" if unplaced else "")
@@ -143,3 +151,20 @@ def serve(host, port, service, filters, departements, threshold, data_dir, osm, 
         click.echo("Stopped.")
     finally:
         sock.close()
+
+
+def _gamme_colouring(run, files, ctx, tier: str, snap_distance: float):
+    """The gamme's mean time per commune, by ``access compute``'s own steps (``--tier``)."""
+    from ..communes import load_code_changes
+    from ..services import load_bpe, load_gammes
+    from ..web.planner import GammeColouring
+    from ..zones import compute_access
+
+    with run.stage("read"):
+        bpe = load_bpe(files["bpe"], code_changes=load_code_changes(files["code_changes"]))
+        run.add_input("bpe", files["bpe"])
+        gammes = load_gammes(files["gammes"])
+        run.add_input("gammes", files["gammes"])
+    result = compute_access(ctx["graph"], ctx["communes"], bpe, gammes, departements=ctx["departements"], tiers=(tier,),
+                            methods=("mean",), max_distance_m=snap_distance, run=run)
+    return GammeColouring.from_access(result, tier)

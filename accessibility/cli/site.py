@@ -172,7 +172,7 @@ def _load(run, files, dd, service, filters, columns, departements, snap_distance
                            "communes_placed": origins.n_placed})
     lonlat = mine[["code", "departement", "lon", "lat"]]
     return {"graph": graph, "origins": origins, "sites": sites, "unplaced_sites": unplaced, "polygons": polygons,
-            "communes_lonlat": lonlat, "departements": tuple(deps)}
+            "communes_lonlat": lonlat, "departements": tuple(deps), "communes": communes}
 
 
 def _answer(run, ctx, threshold, adds, add_communes, removes, k, objective, cover_all, candidates, greedy_only,

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, InputFileError, InvalidParameterError, OSMFileError
-from ..settings import TIERS
+from ..settings import TIER_LABELS, TIERS
 from .departements import DEPARTEMENTS, check_departements, with_neighbours
 from .layout import STANDARD_NAMES, DataDir, open_data_dir, pbf_timestamp, write_manifest
 from .sources import DEFAULT_BPE_YEAR, FILOSOFI_YEAR, SOURCES, Source, sources_table
@@ -81,7 +81,6 @@ BPE_POINT_COLUMNS = (
 #: Rows read at a time from INSEE's national CSV files (bounded memory).
 CSV_CHUNK_ROWS = 500_000
 _TYPEQU_RE = re.compile(r"^[A-G][0-9]{3}$")
-_TIER_LABEL = {"proximite": "proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +93,7 @@ def _ascii_lower(text: str) -> str:
 
 def _tier(text: str) -> str | None:
     t = _ascii_lower(text)
-    for tier in _TIER_LABEL:
+    for tier in TIER_LABELS:
         if tier in t:
             return tier
     return None
@@ -369,7 +368,7 @@ def read_gammes_xlsx(path: str | os.PathLike):
         for k in range(width):
             rec[f"regroupement_{k + 1}"] = g["types"][k] if k < len(g["types"]) else ""
         rec["libellé équipement"] = g["label"]
-        rec["gamme"] = _TIER_LABEL[g["tier"]]
+        rec["gamme"] = TIER_LABELS[g["tier"]]
         recs.append(rec)
     return pd.DataFrame(recs)
 

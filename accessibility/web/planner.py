@@ -27,8 +27,9 @@ import pandas as pd
 from ..errors import InvalidParameterError, NoCommuneError, SnapError
 from ..maps import TIME_COLORS, UNPLACED_COLOR, fr_number, time_classes
 from ..places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
-from ..settings import SNAP_MAX_DISTANCE_M
+from ..settings import SNAP_MAX_DISTANCE_M, TIER_LABELS
 from ..siting.model import Scenario, SitingModel
+from ..zones import zone_grise
 from .api import (
     EXACT_TIME_LIMIT_S,
     MAX_ADDED_SITES,
@@ -41,7 +42,7 @@ from .api import (
     WhatIf,
 )
 
-__all__ = ["Planner", "Export", "OSM_BASEMAP", "dumps"]
+__all__ = ["Planner", "GammeColouring", "Export", "OSM_BASEMAP", "dumps"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,42 @@ _REASONS_FR = {
     TOO_FAR: "trop loin de toute route",
     UNREACHABLE: "injoignable par la route",
 }
+
+
+@dataclass(frozen=True)
+class GammeColouring:
+    """A second colouring of the page (``access serve --tier``): each commune's mean time to the
+    equipments of one gamme, as ``access compute --method mean`` measures it, and its zones grises.
+
+    It does not change with the what-ifs: they add or remove sites of the service, not
+    equipments of the gamme. It shows where the gamme is far while the sites are tried.
+
+    Attributes
+    ----------
+    tier : str
+        One of :data:`~accessibility.settings.TIERS`.
+    threshold_min : float
+        The gamme's zone grise threshold.
+    equipments : int
+        Equipments of the gamme averaged (those the BPE and the extract have).
+    minutes : dict of str to float
+        Commune code -> mean minutes (NaN: not measured).
+    """
+
+    tier: str
+    threshold_min: float
+    equipments: int
+    minutes: dict
+
+    @classmethod
+    def from_access(cls, result, tier: str) -> GammeColouring:
+        """From an :class:`~accessibility.zones.AccessResult` computed with ``tier`` and the mean method."""
+        a = result.access
+        a = a[(a["tier"] == tier) & (a["method"] == "mean")]
+        if a.empty:
+            raise InvalidParameterError(f"the access result has no mean time for the gamme {tier!r}")
+        return cls(tier=tier, threshold_min=float(a["threshold_min"].iloc[0]), equipments=int(a["equipments"].iloc[0]),
+                   minutes=dict(zip(a["code"].astype(str), a["minutes"].to_numpy(float))))
 
 
 @dataclass(frozen=True)
@@ -119,13 +156,18 @@ class Planner:
         Seconds allowed to the exact solver of "meilleur site suivant".
     basemap : dict or None
         The tile layer the page adds when reachable (:data:`OSM_BASEMAP`); None: never.
+    gamme : GammeColouring, optional
+        The gamme's mean time per commune: the page opens coloured by it (``--tier``).
     """
 
     def __init__(self, model: SitingModel, *, polygons=None, title: str = "sites", departements=(),
                  max_distance_m: float = SNAP_MAX_DISTANCE_M, exact_time_limit: float = EXACT_TIME_LIMIT_S,
-                 basemap: dict | None = None):
+                 basemap: dict | None = None, gamme: GammeColouring | None = None):
         if not isinstance(model, SitingModel):
             raise InvalidParameterError(f"model must be an accessibility SitingModel, got {type(model).__name__}")
+        if gamme is not None and not isinstance(gamme, GammeColouring):
+            raise InvalidParameterError(f"gamme must be a GammeColouring, got {type(gamme).__name__}")
+        self.gamme = gamme
         self.model = model
         self.title = str(title)
         self.departements = tuple(map(str, departements))
@@ -176,9 +218,20 @@ class Planner:
             "minutes": c["minutes_before"], "site": c["site_before"], "beyond": c["beyond_before"],
             "placed": m.communes.placed, "reason": [_REASONS_FR.get(r, r) for r in m.communes.reason],
         })
+        gamme = None
+        if self.gamme is not None:
+            g = self.gamme
+            tm = np.array([g.minutes.get(code, np.nan) for code in c["code"].astype(str)], dtype=float)
+            communes["gamme_minutes"] = tm
+            communes["gamme_beyond"] = pd.array(zone_grise(tm, g.threshold_min), dtype="boolean")
+            communes.loc[~np.isfinite(tm), "gamme_beyond"] = pd.NA
+            g_edges, g_labels = time_classes(g.threshold_min)
+            gamme = {"tier": g.tier, "label": TIER_LABELS[g.tier], "threshold_min": g.threshold_min,
+                     "equipments": g.equipments, "classes": {"edges": g_edges.tolist(), "labels": g_labels}}
         s = sc.sites
         return {
             "title": self.title,
+            "gamme": gamme,
             "departements": list(self.departements),
             "threshold_min": thr,
             "bbox": list(self.area.bbox),

@@ -35,6 +35,8 @@
   let scenario = { add_points: [], add_communes: [], remove: [] };
   let seq = 0;                     // answers older than the last request are dropped
   let suggestion = null;
+  let colourBy = "sites";          // "sites": time to the nearest site; "gamme": the gamme's mean time (--tier)
+  let legendBox = null;
   const layers = {};               // code -> Leaflet layer
   let siteLayer, suggestionLayer, map;
 
@@ -79,9 +81,18 @@
   }
 
   // ---------------------------------------------------------------- colours
+  // The colouring shown: its class edges and threshold, and a commune's [minutes, beyond].
+  const shownEdges = () => (colourBy === "gamme" ? base.gamme.classes.edges : base.classes.edges);
+  const shownThreshold = () => (colourBy === "gamme" ? base.gamme.threshold_min : base.threshold_min);
+  function shownOf(code) {
+    const c = byCode[code];
+    if (colourBy === "gamme") return [c.gamme_minutes, c.gamme_beyond];
+    const a = after[code];
+    return a ? [a.minutes_after, a.beyond_after] : [c.minutes, c.beyond];
+  }
   function classOf(minutes) {
     if (minutes === null || minutes === undefined) return -1;
-    const e = base.classes.edges;
+    const e = shownEdges();
     let k = 0;
     for (let i = 0; i < e.length; i++) if (minutes >= e[i]) k = i;
     return k;
@@ -91,9 +102,7 @@
     return k < 0 ? base.classes.unmeasured_color : base.classes.colors[k];
   }
   function styleOf(code) {
-    const a = after[code] || {};
-    const m = code in after ? a.minutes_after : byCode[code].minutes;
-    const beyond = code in after ? a.beyond_after : byCode[code].beyond;
+    const [m, beyond] = shownOf(code);
     return {
       fillColor: colourOf(m), fillOpacity: base.basemapOn ? 0.62 : 0.85,
       color: beyond ? "#111" : "#ffffff", weight: beyond ? 2.2 : 0.6, opacity: 1,
@@ -170,7 +179,7 @@
     for (const code in layers) {
       const l = layers[code];
       l.setStyle(styleOf(code));
-      if ((after[code] || {}).beyond_after && l.bringToFront) l.bringToFront();
+      if (shownOf(code)[1] && l.bringToFront) l.bringToFront();
       if (l.isTooltipOpen && l.isTooltipOpen()) l.setTooltipContent(() => tooltipOf(code));  // not stale
     }
     renderTotals(res.totals);
@@ -286,6 +295,7 @@
     if (!c.placed) return t + ` — non mesurée : ${c.reason}`;
     t += ` — ${fr(m0, 1)} min`;
     if (a && m1 !== m0) t += ` → ${fr(m1, 1)} min`;
+    if (base.gamme) t += ` ; gamme ${base.gamme.label} : ${fr(c.gamme_minutes, 1)} min en moyenne`;
     return t;
   }
 
@@ -416,37 +426,65 @@
   function legend() {
     const c = L.control({ position: "bottomleft" });
     c.onAdd = () => {
-      const div = el("div", { class: "legend" });
-      div.appendChild(el("div", { class: "title" }, "Temps jusqu'au site le plus proche"));
-      const e = base.classes.edges;
-      for (let i = 0; i < e.length; i++) {
-        const row = el("div");
-        const sw = el("i");
-        sw.style.background = base.classes.colors[i];
-        row.appendChild(sw);
-        const d = (x) => fr(x, x % 1 ? 1 : 0);
-        row.appendChild(document.createTextNode(i + 1 < e.length ? `${d(e[i])} – ${d(e[i + 1])} min` : `plus de ${d(e[i])} min`));
-        div.appendChild(row);
-      }
-      const rows = [
-        ["outline", null, `au-delà de ${fr(base.threshold_min, base.threshold_min % 1 ? 1 : 0)} min (contour)`],
-        ["", base.classes.unmeasured_color, "non mesurée"],
-        ["dot", "#1f4e9e", "site existant"],
-        ["dot", "#d7191c", "site ajouté"],
-        ["dot", "#ffffff", "site retiré"],
-      ];
-      for (const [cls, col, text] of rows) {
-        const row = el("div");
-        const sw = el("i", { class: cls });
-        if (col) sw.style.background = col;
-        row.appendChild(sw);
-        row.appendChild(document.createTextNode(text));
-        div.appendChild(row);
-      }
-      L.DomEvent.disableClickPropagation(div);
-      return div;
+      legendBox = el("div", { class: "legend" });
+      fillLegend();
+      L.DomEvent.disableClickPropagation(legendBox);
+      return legendBox;
     };
     c.addTo(map);
+  }
+
+  function fillLegend() {
+    const div = legendBox;
+    div.textContent = "";
+    const gamme = colourBy === "gamme";
+    div.appendChild(el("div", { class: "title" }, gamme
+      ? `Temps moyen aux ${fr(base.gamme.equipments)} équipements de la gamme ${base.gamme.label}`
+      : "Temps jusqu'au site le plus proche"));
+    const e = shownEdges();
+    for (let i = 0; i < e.length; i++) {
+      const row = el("div");
+      const sw = el("i");
+      sw.style.background = base.classes.colors[i];
+      row.appendChild(sw);
+      const d = (x) => fr(x, x % 1 ? 1 : 0);
+      row.appendChild(document.createTextNode(i + 1 < e.length ? `${d(e[i])} – ${d(e[i + 1])} min` : `plus de ${d(e[i])} min`));
+      div.appendChild(row);
+    }
+    const thr = shownThreshold();
+    const rows = [
+      ["outline", null, `au-delà de ${fr(thr, thr % 1 ? 1 : 0)} min (contour${gamme ? ", zone grise" : ""})`],
+      ["", base.classes.unmeasured_color, "non mesurée"],
+      ["dot", "#1f4e9e", "site existant"],
+      ["dot", "#d7191c", "site ajouté"],
+      ["dot", "#ffffff", "site retiré"],
+    ];
+    for (const [cls, col, text] of rows) {
+      const row = el("div");
+      const sw = el("i", { class: cls });
+      if (col) sw.style.background = col;
+      row.appendChild(sw);
+      row.appendChild(document.createTextNode(text));
+      div.appendChild(row);
+    }
+  }
+
+  // With --tier: the communes coloured by the gamme's mean time (fixed) or by the nearest site.
+  function colourChoice() {
+    const box = $("#colour-by");
+    if (!base.gamme) return;
+    box.hidden = false;
+    $("#colour-gamme-label").textContent =
+      `temps moyen aux équipements de la gamme ${base.gamme.label} (zones grises au-delà de ${fr(base.gamme.threshold_min)} min ; ne change pas avec les sites)`;
+    colourBy = "gamme";
+    document.body.dataset.colour = colourBy;
+    box.querySelector('input[value="gamme"]').checked = true;
+    box.querySelectorAll('input[name="colour"]').forEach((r) => r.addEventListener("change", () => {
+      colourBy = r.value;
+      document.body.dataset.colour = colourBy;
+      for (const code in layers) layers[code].setStyle(styleOf(code));
+      fillLegend();
+    }));
   }
 
   // ---------------------------------------------------------------- start
@@ -463,6 +501,7 @@
     const deps = base.departements.length ? `, départements ${base.departements.join(", ")}` : "";
     $("#subtitle").textContent = `${base.title}${deps} — seuil ${fr(base.threshold_min, base.threshold_min % 1 ? 1 : 0)} min, ` +
       `${fr(base.communes.length)} communes, ${fr(base.sites.filter((s) => s.placed).length)} sites`;
+    colourChoice();
     const sel = $("#objective");
     for (const [k, v] of Object.entries(base.objectives)) sel.appendChild(el("option", { value: k }, v));
 
