@@ -257,11 +257,26 @@ def test_hand_placed_files_in_the_loaders_format(tmp_path):
         "communes/communes-polygons.gpkg": REPO / "data/communes/communes-alpes-du-sud-2023-polygons.gpkg",
         "bpe/bpe-communes.csv.gz": REPO / "data/bpe/bpe-2018-communes.csv.gz",
         "bpe/bpe-gammes.csv": REPO / "data/bpe/bpe-gammes-2021.csv",
+        "bpe/bpe-2019-communes.csv.gz": REPO / "data/bpe/bpe-2019-communes.csv.gz",
+        "services/lieux-mediation-numerique.csv.gz": REPO / "data/services/lieux-mediation-numerique-paca-2023-05-16.csv.gz",
     }.items():
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, src / rel)
     dd = assemble_departement("05", from_dir=src, dest=tmp_path / "dd")
     m = dd.manifest
+    # the fragility sources placed by hand are taken as they are; the one missing is said
+    assert dd.path("bpe_2019").read_bytes() == (src / "bpe/bpe-2019-communes.csv.gz").read_bytes()
+    placed = pd.read_csv(src / "services/lieux-mediation-numerique.csv.gz", sep=None, engine="python", dtype=str)
+    assert m["coverage"]["mediation"]["rows"] == len(placed) > 0 and "cnfs" not in m["files"]
+    assert [n for n in m["notes"] if "fragility" in n] == [
+        "`access fragility` inputs not placed by hand (conseillers numériques places: "
+        "services/cnfs-lieux-mediation-numerique.csv.gz): their variables are left empty unless given with "
+        "--bpe/--mediation"]
+    r = CliRunner().invoke(cli, ["fragility", "--data", str(tmp_path / "dd"), "--no-maps", "--out", str(tmp_path / "f"),
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert r.exit_code == 0, r.output
+    used = {i["role"]: i["path"] for i in json.loads((tmp_path / "f" / "run.json").read_text())["inputs"]}
+    assert used["bpe"] == str(dd.path("bpe_2019")) and used["mediation"] == str(dd.path("mediation"))
     assert m["coverage"]["communes"]["05"]["communes"] == 162
     assert set(m["coverage"]["communes"]) == {"05", "04", "26", "38", "73"}  # the table covers France
     assert any("OSM extracts taken from osm/: my-extract.osm.pbf" in n for n in m["notes"])

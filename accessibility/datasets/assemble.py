@@ -11,7 +11,9 @@ loaders' format, keeps the study area and its neighbours, and writes the loaders
   several extracts merged without duplicates;
 - ``bpe_points`` (INSEE detail file), ``bpe`` (INSEE counts per commune, or the detail file
   counted when the counts file is absent or unreadable), ``gammes``, ``france_services``,
-  ``population_grid`` (optional).
+  ``population_grid`` (optional);
+- ``bpe_2019``, ``mediation``, ``cnfs`` (``access fragility``): copied when placed by hand,
+  since they have no download source.
 
 Every file is written to a temporary name and renamed when complete; ``datadir.json`` is written
 last, so an interrupted run leaves no data directory that looks complete.
@@ -19,6 +21,7 @@ last, so an interrupted run leaves no data directory that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -33,7 +36,7 @@ import time
 import unicodedata
 import zipfile
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,52 +113,48 @@ def _atomic_path(out: Path) -> Path:
     return Path(name)
 
 
-def _write_csv_gz(df, out: Path) -> Path:
-    """Write a CSV (gzip, mtime 0 so that reruns give the same bytes) atomically."""
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A temporary name next to ``out`` (:func:`_atomic_path`): renamed to ``out`` when the block
+    ends normally, removed when it fails."""
     tmp = _atomic_path(out)
     try:
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-            with io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
-                df.to_csv(text, index=False)
+        yield tmp
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_csv_gz(df, out: Path) -> Path:
+    """Write a CSV (gzip, mtime 0 so that reruns give the same bytes) atomically."""
+    with _staged(out) as tmp, open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        with io.TextIOWrapper(gz, encoding="utf-8", newline="") as text:
+            df.to_csv(text, index=False)
     return out
 
 
 def _write_csv(df, out: Path) -> Path:
-    tmp = _atomic_path(out)
-    try:
+    with _staged(out) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
 def _copy(src: Path, out: Path) -> Path:
-    tmp = _atomic_path(out)
-    try:
+    with _staged(out) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
 def _copy_gz(src: Path, out: Path) -> Path:
-    tmp = _atomic_path(out)
-    try:
-        with open(src, "rb") as fh:
-            gz_in = fh.read(2) == b"\x1f\x8b"
+    """Copy ``src`` to ``out`` gzipped (as it is when it already is)."""
+    with open(src, "rb") as fh:
+        gz_in = fh.read(2) == b"\x1f\x8b"
+    with _staged(out) as tmp:
         if gz_in:
             shutil.copyfile(src, tmp)
         else:
             with open(src, "rb") as s, open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 shutil.copyfileobj(s, gz)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
@@ -792,14 +791,9 @@ def _step_polygons(b: _Build):
     lack = [d for d in b.deps if d not in have]
     if lack:
         b.note(f"no commune polygons of neighbouring département(s) {', '.join(lack)} (maps only)")
-    out = b.out("polygons")
-    tmp = _atomic_path(out)
-    try:
-        tmp.unlink()
+    with _staged(b.out("polygons")) as tmp:
+        tmp.unlink()  # the GeoPackage driver makes the file
         g[["code", "nom", "departement", "geometry"]].to_file(tmp, layer="communes", driver="GPKG", engine="pyogrio")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     b.files["polygons"] = STANDARD_NAMES["polygons"]
     b.coverage["polygons"] = {"communes": int(len(g)), "per_departement": {d: int((g["departement"] == d).sum()) for d in b.deps if d in have}}
     return g
@@ -1054,6 +1048,35 @@ def _step_france_services(b: _Build):
         b.note(f"France services file not readable as CSV ({exc})")
 
 
+#: Inputs of ``access fragility`` with no download source: taken when placed by hand.
+_FRAGILITY_ROLES = {"bpe_2019": "BPE 2019 counts (else it reads the directory's BPE)",
+                    "mediation": "places of digital mediation", "cnfs": "conseillers numériques places"}
+
+
+def _step_fragility_sources(b: _Build):
+    """The BPE 2019 and the places of digital help, copied when placed by hand (no source to fetch:
+    the national lists have no stable URL); their absence leaves fragility's variables empty."""
+    import pandas as pd
+
+    absent = []
+    for role, what in _FRAGILITY_ROLES.items():
+        src = _ready(b.from_dir, role)
+        if src is None:
+            absent.append(f"{what}: {STANDARD_NAMES[role]}")
+            continue
+        _copy_gz(src, b.out(role))
+        b.used(role, src)
+        b.files[role] = STANDARD_NAMES[role]
+        try:
+            rows = len(pd.read_csv(b.out(role), sep=_sniff_file_sep(b.out(role)), dtype=str, usecols=[0]))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise DataFormatError(f"{str(src)!r} (placed by hand as {role}) is not a readable CSV: {exc}") from None
+        b.coverage[role] = {"rows": rows}
+    if absent:
+        b.note(f"`access fragility` inputs not placed by hand ({'; '.join(absent)}): their variables are left "
+               "empty unless given with --bpe/--mediation")
+
+
 def _extract_7z(archive: Path, member_suffix: str, into: Path) -> Path:
     """Extract the member ending with ``member_suffix`` of a .7z (py7zr, else the 7z program)."""
     try:
@@ -1305,6 +1328,7 @@ def assemble_departement(
     timed("gammes", _step_gammes, b)
     timed("france_services", _step_france_services, b)
     timed("population_grid", _step_population, b, area, polygons)
+    timed("fragility_sources", _step_fragility_sources, b)
     names = " + ".join(f"{DEPARTEMENTS[d].name} ({d})" for d in study)
     write_manifest(
         out,
