@@ -126,7 +126,9 @@ def test_manifest_records_sources_coverage_and_licences(assembled, fetched):
     assert cov["communes"]["05"]["centre"] == {"mairie": 16}
     assert cov["bpe"]["from"].startswith("INSEE counts per commune (DS_BPE_CSV_FR.zip, 2025)")
     assert cov["bpe"]["equipments"] == cov["bpe"]["equipments_in_geolocated_file"]
-    assert m["notes"] == []
+    # nothing missing but the fragility inputs that no source downloads (placed by hand only)
+    assert len(m["notes"]) == 1 and m["notes"][0].startswith("`access fragility` inputs not placed by hand")
+    assert all(STANDARD_NAMES[r] in m["notes"][0] for r in ("bpe_2019", "mediation", "cnfs"))
 
 
 def test_clip_equals_an_independent_selection(assembled):
