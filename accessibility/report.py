@@ -39,7 +39,7 @@ __all__ = ["write_outputs", "write_tables", "plot_map", "map_base_of", "format_s
 
 log = logging.getLogger(__name__)
 
-#: French names of the gammes, for maps and printed tables.
+#: French names of the methods, for map titles.
 _METHOD_LABELS = {"mean": "moyenne des temps aux équipements de la gamme", "pole": "temps au pôle de la gamme le plus proche"}
 
 

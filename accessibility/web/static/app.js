@@ -101,6 +101,14 @@
     const k = classOf(minutes);
     return k < 0 ? base.classes.unmeasured_color : base.classes.colors[k];
   }
+  // Every commune in the colouring shown; those beyond its threshold on top (their outline shows).
+  function restyle() {
+    for (const code in layers) {
+      const l = layers[code];
+      l.setStyle(styleOf(code));
+      if (shownOf(code)[1] && l.bringToFront) l.bringToFront();
+    }
+  }
   function styleOf(code) {
     const [m, beyond] = shownOf(code);
     return {
@@ -176,10 +184,9 @@
     lastResult = res;
     after = {};
     for (const c of res.communes) after[c.code] = c;
+    restyle();
     for (const code in layers) {
       const l = layers[code];
-      l.setStyle(styleOf(code));
-      if (shownOf(code)[1] && l.bringToFront) l.bringToFront();
       if (l.isTooltipOpen && l.isTooltipOpen()) l.setTooltipContent(() => tooltipOf(code));  // not stale
     }
     renderTotals(res.totals);
@@ -405,14 +412,14 @@
       const layer = L.tileLayer(bm.url, { maxZoom: bm.max_zoom, attribution: bm.attribution });
       layer.addTo(map);
       base.basemapOn = true;
-      for (const code in layers) layers[code].setStyle(styleOf(code));
+      restyle();
       status.textContent = "";
       const label = el("label");
       const box = el("input", { type: "checkbox", checked: "" });
       box.addEventListener("change", () => {
         if (box.checked) layer.addTo(map); else layer.remove();
         base.basemapOn = box.checked;
-        for (const code in layers) layers[code].setStyle(styleOf(code));
+        restyle();
       });
       label.appendChild(box);
       label.appendChild(document.createTextNode(" fond de carte OpenStreetMap"));
@@ -482,7 +489,7 @@
     box.querySelectorAll('input[name="colour"]').forEach((r) => r.addEventListener("change", () => {
       colourBy = r.value;
       document.body.dataset.colour = colourBy;
-      for (const code in layers) layers[code].setStyle(styleOf(code));
+      restyle();
       fillLegend();
     }));
   }
