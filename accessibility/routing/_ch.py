@@ -152,6 +152,16 @@ def _rekey(hn, ht, hl, pos, i, size, t, ln):
 
 
 @njit(cache=True)
+def _workspace(n, lab_fill):
+    """The work arrays of a search over ``n`` nodes, in the state :func:`_reset` gives back:
+    ``dist``, ``dlen`` (``inf``), ``lab`` (``lab_fill``), ``pos`` (never seen), the heap's node,
+    time and length arrays, and the list of touched nodes. Allocated once per call or thread."""
+    return (np.full(n, np.inf), np.full(n, np.inf), np.full(n, lab_fill, dtype=np.int64),
+            np.full(n, _NEVER, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n),
+            np.empty(n, dtype=np.int64))
+
+
+@njit(cache=True)
 def _reset(touched, n, dist, dlen, pos):
     """Give the ``n`` first ``touched`` nodes their state before a search: no label, never seen."""
     for q in range(n):
@@ -974,23 +984,9 @@ def _bucket_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_id
     nk = len(up_ptr) - 1
     ns_ = len(src_ptr) - 1
     ntg = out_t.shape[1]
-    dist = np.full(n, np.inf)
-    dlen = np.full(n, np.inf)
-    lab = np.zeros(n, dtype=np.int64)
-    pos = np.full(n, _NEVER, dtype=np.int64)
-    hn = np.empty(n, dtype=np.int64)
-    ht = np.empty(n)
-    hl = np.empty(n)
-    touched = np.empty(n, dtype=np.int64)
+    dist, dlen, lab, pos, hn, ht, hl, touched = _workspace(n, 0)
     dummy = np.zeros(1, dtype=np.uint8)
-    cdist = np.full(nk, np.inf)
-    cdlen = np.full(nk, np.inf)
-    clab = np.zeros(nk, dtype=np.int64)
-    cpos = np.full(nk, _NEVER, dtype=np.int64)
-    chn = np.empty(nk, dtype=np.int64)
-    cht = np.empty(nk)
-    chl = np.empty(nk)
-    ctouched = np.empty(nk, dtype=np.int64)
+    cdist, cdlen, clab, cpos, chn, cht, chl, ctouched = _workspace(nk, 0)
     space = np.empty(nk, dtype=np.int64)
     row_l = np.full(ntg, np.inf)
     for i in range(th, ns_, nth):
@@ -1108,23 +1104,9 @@ def _rphast_rows_chunk(th, nth, indptr, indices, w, ln, node_rank, up_ptr, up_id
     ns_ = len(src_ptr) - 1
     ntg = out_t.shape[1]
     nsel = len(sel)
-    dist = np.full(n, np.inf)
-    dlen = np.full(n, np.inf)
-    lab = np.zeros(n, dtype=np.int64)
-    pos = np.full(n, _NEVER, dtype=np.int64)
-    hn = np.empty(n, dtype=np.int64)
-    ht = np.empty(n)
-    hl = np.empty(n)
-    touched = np.empty(n, dtype=np.int64)
+    dist, dlen, lab, pos, hn, ht, hl, touched = _workspace(n, 0)
     dummy = np.zeros(1, dtype=np.uint8)
-    cdist = np.full(nk, np.inf)
-    cdlen = np.full(nk, np.inf)
-    clab = np.zeros(nk, dtype=np.int64)
-    cpos = np.full(nk, _NEVER, dtype=np.int64)
-    chn = np.empty(nk, dtype=np.int64)
-    cht = np.empty(nk)
-    chl = np.empty(nk)
-    ctouched = np.empty(nk, dtype=np.int64)
+    cdist, cdlen, clab, cpos, chn, cht, chl, ctouched = _workspace(nk, 0)
     space = np.empty(nk, dtype=np.int64)
     row_l = np.full(ntg, np.inf)
     ds = np.empty(nsel)
@@ -1204,14 +1186,7 @@ def phast_multi_source(indptr, indices, w, ln, node_rank, a1, o1t, o1l, a2, o2t,
     """
     n = len(indptr) - 1
     nk = len(up_ptr) - 1
-    dist = np.full(n, np.inf)
-    dlen = np.full(n, np.inf)
-    label = np.full(n, -1, dtype=np.int64)
-    pos = np.full(n, _NEVER, dtype=np.int64)
-    hn = np.empty(n, dtype=np.int64)
-    ht = np.empty(n)
-    hl = np.empty(n)
-    touched = np.empty(n, dtype=np.int64)
+    dist, dlen, label, pos, hn, ht, hl, touched = _workspace(n, -1)
     dummy = np.zeros(1, dtype=np.uint8)
     nt = lex_search(indptr, indices, w, ln, seed_nodes, seed_t, seed_l, seed_lab, cutoff,
                     dist, dlen, label, pos, hn, ht, hl, touched, node_rank, True, dummy, 0)
@@ -1305,14 +1280,7 @@ def _dijkstra_rows_chunk(th, nth, indptr, indices, w, ln, core_of, a1, o1t, o1l,
         if tmark[ts_node[q]] == 0:
             tmark[ts_node[q]] = 1
             n_marked += 1
-    dist = np.full(n, np.inf)
-    dlen = np.full(n, np.inf)
-    lab = np.zeros(n, dtype=np.int64)
-    pos = np.full(n, _NEVER, dtype=np.int64)
-    hn = np.empty(n, dtype=np.int64)
-    ht = np.empty(n)
-    hl = np.empty(n)
-    touched = np.empty(n, dtype=np.int64)
+    dist, dlen, lab, pos, hn, ht, hl, touched = _workspace(n, 0)
     dummy = np.zeros(1, dtype=np.uint8)
     cdist = np.full(nk, np.inf)
     cdlen = np.full(nk, np.inf)
