@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFormatError, InputFileError, InvalidParameterError
+from accessibility.errors import DataFormatError, InputFileError, InvalidParameterError
 
 __all__ = [
     "check_file",
@@ -758,7 +758,7 @@ def cached_frame(kind: str, key_parts: list[str], build, *, cache_dir: str | os.
     pandas.DataFrame
         A damaged or unreadable cache entry is rebuilt, never trusted (CRC of the zip).
     """
-    from .settings import default_cache_dir
+    from accessibility.settings import default_cache_dir
 
     h = hashlib.sha256(f"format={_TABLE_CACHE_FORMAT}\n{kind}\n".encode())
     for part in key_parts:

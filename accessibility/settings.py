@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from .errors import DataFormatError, InputFileError
+from accessibility.errors import DataFormatError, InputFileError
 
 __all__ = [
     "Profile",

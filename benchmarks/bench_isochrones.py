@@ -49,7 +49,7 @@ def _median(xs):
 
 
 def surface_case(g, resolution: float, repeat: int) -> dict:
-    from accessibility.communes import load_commune_polygons, load_communes
+    from accessibility.inputs.communes import load_commune_polygons, load_communes
     from accessibility.isochrones import (
         contours,
         population_from_communes,
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.quick else 5)
 
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     load_graph()  # build the cache if needed, outside the timing
     t0 = time.perf_counter()

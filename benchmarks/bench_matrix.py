@@ -389,7 +389,7 @@ import json, resource, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[2])
 from bench_matrix import _random_places
-from accessibility.graph import load_graph
+from accessibility.network.graph import load_graph
 from accessibility.routing.ch import load_ch
 from accessibility.routing.matrix import MatrixQuery
 a = json.loads(sys.argv[1])
@@ -443,7 +443,7 @@ def case_big(pbf: Path, cache: Path, ch_dir: Path, k: int, strategy: str, metres
 
 
 def load(pbf, cache: Path, *, cold: bool) -> tuple[object, dict]:
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     info = {}
     if cold:
@@ -520,7 +520,7 @@ def region(label: str, args, cache: Path, results: dict) -> None:
 
 def quick(cache: Path, results: dict) -> None:
     """The embedded graph: ch against one Dijkstra per source and scipy, in under a minute."""
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
     from accessibility.routing.ch import build_ch
 
     g = load_graph(cache_dir=cache)

@@ -59,7 +59,7 @@ def _run(args: list[str]) -> dict:
 
 
 def case(label: str, pbf: Path, sizes: list[tuple[str, int | None]], *, departements=None, chunk: int) -> dict:
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     g = load_graph(pbf, cache_dir=CACHE)
     g.hierarchy()  # cached beside the graph: the runs below only load it

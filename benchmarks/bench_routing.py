@@ -478,7 +478,7 @@ def _communes(cases: dict, g, ours, sc, *, quick: bool) -> int | None:
 
 
 def load(label: str, path, cache_dir: Path, *, cold: bool) -> tuple[object, dict]:
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     info = {}
     if cold:

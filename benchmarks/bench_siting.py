@@ -39,9 +39,9 @@ THRESHOLD = 30.0
 
 
 def _model(graph, communes_df, departements):
-    from accessibility.places import Places
-    from accessibility.sites import load_sites, parse_filter
-    from accessibility.siting import SitingModel
+    from accessibility.analyses.siting import SitingModel
+    from accessibility.engine.places import Places
+    from accessibility.inputs.points import load_sites, parse_filter
 
     mine = communes_df[communes_df["departement"].isin(departements)].reset_index(drop=True)
     origins = Places.from_communes(graph, mine)
@@ -108,10 +108,10 @@ def bench(label: str, graph, communes_df, departements, *, quick: bool, with_spo
     rows, w, base = m._demand()
     cost = cost[rows]
     # the existing sites' columns, for spopt's predefined facilities
-    from accessibility.places import matrix
+    from accessibility.engine.places import matrix
 
     cost_exist = np.where(np.isfinite(c := matrix(graph, m.communes, m.sites)[rows] / 60.0), c, np.inf)
-    from accessibility.siting.optimize import max_coverage, p_median, set_cover
+    from accessibility.analyses.siting.optimize import max_coverage, p_median, set_cover
 
     cases = {}
     for problem in ("coverage", "mean-time", "cover-all"):
@@ -146,8 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["embedded", "paca"])
     ap.add_argument("--time-limit", type=float, default=300.0)
     args = ap.parse_args(argv)
-    from accessibility.communes import load_communes
-    from accessibility.graph import load_graph
+    from accessibility.inputs.communes import load_communes
+    from accessibility.network.graph import load_graph
 
     try:
         import spopt  # noqa: F401

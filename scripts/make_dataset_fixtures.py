@@ -4,7 +4,7 @@
 Everything comes from the embedded data of the repository (``data/``), so the fixtures can be
 rebuilt on any clone; the script is deterministic (same input, same bytes).
 
-``tests/data/datasets/mirror/`` is a mirror laid out as ``accessibility.datasets.sources`` says
+``tests/data/datasets/mirror/`` is a mirror laid out as ``accessibility.inputs.datasets.sources`` says
 (``mirror_path`` of each source), for the Embrun / Ubaye area on the border of Hautes-Alpes (05)
 and Alpes-de-Haute-Provence (04), the communes whose chef-lieu lies in ``BOX``:
 
@@ -59,9 +59,9 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from accessibility.datasets._xlsx import write_xlsx_rows  # noqa: E402
-from accessibility.datasets.assemble import _clip_one  # noqa: E402
-from accessibility.datasets.departements import DEPARTEMENTS  # noqa: E402
+from accessibility.inputs.datasets._xlsx import write_xlsx_rows  # noqa: E402
+from accessibility.inputs.datasets.assemble import _clip_one  # noqa: E402
+from accessibility.inputs.datasets.departements import DEPARTEMENTS  # noqa: E402
 
 DATA = ROOT / "data"
 OUT = ROOT / "tests" / "data" / "datasets" / "mirror"
@@ -173,7 +173,7 @@ def make_npm(sel) -> None:
 
 
 def bpe_rows(sel) -> pd.DataFrame:
-    from accessibility.communes import load_code_changes, map_commune_codes
+    from accessibility.inputs.communes import load_code_changes, map_commune_codes
 
     bpe = pd.read_csv(DATA / "bpe" / "bpe-2018-communes.csv.gz", dtype={"DEPCOM": str, "TYPEQU": str})
     bpe["code"] = map_commune_codes(bpe["DEPCOM"], load_code_changes(DATA / "communes" / "commune-code-changes.csv"))

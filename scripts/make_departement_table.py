@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write ``accessibility/datasets/_departement_table.py``: the départements of France, their
+"""Write ``accessibility/inputs/datasets/_departement_table.py``: the départements of France, their
 neighbours and the OSM extracts that cover them.
 
 Three inputs, all public, none downloaded by this script:

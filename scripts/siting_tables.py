@@ -14,11 +14,11 @@ Usage::
 
 from __future__ import annotations
 
-from accessibility.communes import load_communes
-from accessibility.graph import load_graph
-from accessibility.places import Places
-from accessibility.sites import load_sites, parse_filter
-from accessibility.siting import InfeasibleCover, SitingModel
+from accessibility.analyses.siting import InfeasibleCover, SitingModel
+from accessibility.engine.places import Places
+from accessibility.inputs.communes import load_communes
+from accessibility.inputs.points import load_sites, parse_filter
+from accessibility.network.graph import load_graph
 
 
 def main() -> None:

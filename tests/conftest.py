@@ -27,15 +27,15 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_graph(cache_dir):
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     return load_graph(cache_dir=cache_dir)
 
 
 @pytest.fixture(scope="session")
 def embedded_edges():
-    from accessibility.graph import default_osm_path
-    from accessibility.osm import read_osm_edges
+    from accessibility.inputs.osm import read_osm_edges
+    from accessibility.network.graph import default_osm_path
 
     return read_osm_edges(default_osm_path())
 

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from accessibility.datasets.sources import SOURCES
+from accessibility.inputs.datasets.sources import SOURCES
 
 MIRROR = Path(__file__).resolve().parent / "data" / "datasets" / "mirror"
 NPM_TGZ = "registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz"

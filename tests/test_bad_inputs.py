@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from accessibility.analyses.fragility import compute_fragility
+from accessibility.analyses.zones import compute_access
 from accessibility.cli.main import cli
-from accessibility.communes import load_code_changes, load_commune_polygons, load_communes
 from accessibility.errors import (
     AccessibilityError,
     DataFormatError,
@@ -23,10 +24,9 @@ from accessibility.errors import (
     NoServiceError,
     SnapError,
 )
-from accessibility.fragility import compute_fragility
-from accessibility.services import load_bpe, load_gammes
+from accessibility.inputs.communes import load_code_changes, load_commune_polygons, load_communes
+from accessibility.inputs.services import load_bpe, load_gammes
 from accessibility.settings import DEFAULT_PROFILE_PATH, load_profile
-from accessibility.zones import compute_access
 
 from . import toy_zones as toy
 from .conftest import write_pbf
@@ -326,7 +326,7 @@ def graph():
 
 
 def _api_cases(graph):
-    from accessibility.places import Places, matrix, nearest
+    from accessibility.engine.places import Places, matrix, nearest
     from accessibility.routing import nearest_source, route, shortest_times, snap_points, time_matrix
     from accessibility.web import Planner, create_app
 
@@ -375,7 +375,7 @@ def test_api_type_errors_stay_in_the_tree(graph):
 
 
 def test_places_of_another_graph_are_refused(graph, embedded_graph):
-    from accessibility.places import Places, nearest
+    from accessibility.engine.places import Places, nearest
 
     p = Places.from_arrays(graph, ["a"], [6.0], [44.0])
     with pytest.raises(InvalidParameterError, match="placed on another graph"):
@@ -388,7 +388,7 @@ def test_places_of_another_graph_are_refused(graph, embedded_graph):
 def test_one_way_only_extract_is_refused(tmp_path):
     nodes = {1: (6.0, 44.0), 2: (6.001, 44.0), 3: (6.002, 44.0)}
     p = write_pbf(tmp_path / "oneway.osm.pbf", nodes, [(10, [1, 2, 3], {"highway": "primary", "oneway": "yes"})])
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     with pytest.raises(NoDrivableRoadError, match="no road is left .* one-way"):
         load_graph(p, use_cache=False)
@@ -463,8 +463,8 @@ def test_isochrone_api_bad_inputs(embedded_graph):
 
 
 def test_isochrone_with_no_site_placed_is_an_error_never_zero(embedded_graph):
+    from accessibility.engine.places import Places
     from accessibility.isochrones import travel_time_surface
-    from accessibility.places import Places
 
     p = Places.from_arrays(embedded_graph, ["far"], [OFF_ROAD[0]], [OFF_ROAD[1]])
     with pytest.raises(NoServiceError, match="no site placed on the road network .*1 too far from any road"):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accessibility.errors import InputFileError
-from accessibility.graph import _ARRAYS, load_graph, read_graph
+from accessibility.network.graph import _ARRAYS, load_graph, read_graph
 from accessibility.routing import nearest_source
 
 
@@ -142,7 +142,7 @@ def test_corrupt_cache_is_rebuilt_with_the_same_times(cached, reference, tmp_pat
     g = _copy(cached, root)
     a = np.load(g / "indices.npy")
     _rewrite(g, "indices", _at(a, np.random.default_rng(0), 10**7))
-    with caplog.at_level(logging.WARNING, logger="accessibility.graph"):
+    with caplog.at_level(logging.WARNING, logger="accessibility.network.graph"):
         rebuilt = load_graph(cache_dir=root)
     assert not rebuilt.report.from_cache and "rebuilding" in caplog.text
     assert _same(rebuilt, reference)
@@ -161,7 +161,7 @@ def test_a_cache_of_another_source_is_not_used(cached, tmp_path, caplog):
     meta = json.loads((g / "meta.json").read_text())
     meta["report"]["source_sha256"] = "0" * 64
     (g / "meta.json").write_text(json.dumps(meta))
-    with caplog.at_level(logging.WARNING, logger="accessibility.graph"):
+    with caplog.at_level(logging.WARNING, logger="accessibility.network.graph"):
         fresh = load_graph(cache_dir=root)
     assert not fresh.report.from_cache and "another file or profile" in caplog.text
 

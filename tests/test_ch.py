@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
 from accessibility.errors import InputFileError, InvalidParameterError
-from accessibility.graph import graph_from_edges
+from accessibility.network.graph import graph_from_edges
 from accessibility.routing import nearest_source, place_matrix, snap_points
 from accessibility.routing.ch import build_ch, check_ch, load_ch, phast_nearest_source, save_ch
 from accessibility.routing.matrix import MatrixQuery, choose_strategy, node_matrix, travel_matrix
@@ -409,7 +409,7 @@ def test_bad_parameters(embedded_graph, embedded_ch):
 
 @pytest.fixture(scope="module")
 def paca(cache_dir):
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     g = load_graph(shared_path("osm", "paca-roads-2021.osm.pbf"), cache_dir=cache_dir)
     return g, build_ch(g)

@@ -71,7 +71,7 @@ def test_not_a_pbf(run, tmp_path):
 
 
 def test_truncated_pbf(run, tmp_path):
-    from accessibility.graph import default_osm_path
+    from accessibility.network.graph import default_osm_path
 
     p = tmp_path / "cut.osm.pbf"
     p.write_bytes(default_osm_path().read_bytes()[:200_000])

@@ -6,7 +6,8 @@ import gzip
 
 import pytest
 
-from accessibility.communes import (
+from accessibility.errors import DataFormatError, InputFileError
+from accessibility.inputs.communes import (
     departement_of,
     load_code_changes,
     load_commune_polygons,
@@ -14,7 +15,6 @@ from accessibility.communes import (
     map_commune_codes,
     normalize_codes,
 )
-from accessibility.errors import DataFormatError, InputFileError
 
 from .conftest import shared_path
 

@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from accessibility.analyses.zones import compute_access
 from accessibility.cli.main import cli
-from accessibility.communes import load_code_changes, load_commune_polygons, load_communes
-from accessibility.datasets.assemble import (
+from accessibility.errors import DataFormatError, InputFileError, InvalidParameterError
+from accessibility.inputs.communes import load_code_changes, load_commune_polygons, load_communes
+from accessibility.inputs.datasets.assemble import (
     assemble_departement,
     read_bpe_counts_melodi,
     read_code_changes_npm,
@@ -24,12 +26,10 @@ from accessibility.datasets.assemble import (
     read_geo_api_communes,
     study_area,
 )
-from accessibility.datasets.fetch import fetch_departement
-from accessibility.datasets.layout import STANDARD_NAMES, open_data_dir
-from accessibility.errors import DataFormatError, InputFileError, InvalidParameterError
-from accessibility.graph import load_graph
-from accessibility.services import equipment_presence, load_bpe, load_bpe_points, load_gammes
-from accessibility.zones import compute_access
+from accessibility.inputs.datasets.fetch import fetch_departement
+from accessibility.inputs.datasets.layout import STANDARD_NAMES, open_data_dir
+from accessibility.inputs.services import equipment_presence, load_bpe, load_bpe_points, load_gammes
+from accessibility.network.graph import load_graph
 
 from .conftest import REPO, shared_path
 from .mirror_server import MIRROR, NPM_TGZ, MirrorServer, fixture_catalogue
@@ -172,7 +172,7 @@ def test_a_smaller_buffer_keeps_fewer_roads(fetched, assembled, tmp_path):
 
 
 def test_population_grid_sums_to_commune_populations(assembled):
-    from accessibility.datasets.readers import load_population_grid
+    from accessibility.inputs.datasets.readers import load_population_grid
 
     pop = load_population_grid(assembled.path("population_grid"))
     assert list(pop.columns) == ["idcar_200m", "lon", "lat", "population", "code"]
@@ -364,7 +364,7 @@ def test_population_grid_in_a_7z_says_how_to_read_it(tmp_path, monkeypatch):
     import sys
     import zipfile
 
-    from accessibility.datasets import assemble as asm
+    from accessibility.inputs.datasets import assemble as asm
 
     monkeypatch.setitem(sys.modules, "py7zr", None)  # `import py7zr` raises ImportError
     monkeypatch.setattr(asm.shutil, "which", lambda name: None)
@@ -376,7 +376,7 @@ def test_population_grid_in_a_7z_says_how_to_read_it(tmp_path, monkeypatch):
 
 
 def test_population_grid_exists_for_metropolitan_france_martinique_and_reunion_only():
-    from accessibility.datasets.assemble import _filosofi_part
+    from accessibility.inputs.datasets.assemble import _filosofi_part
 
     assert _filosofi_part(["62", "59"]) == "met" and _filosofi_part(["974"]) == "reun"
     with pytest.raises(InputFileError, match="not 971"):
@@ -384,7 +384,7 @@ def test_population_grid_exists_for_metropolitan_france_martinique_and_reunion_o
 
 
 def test_population_grid_reader_errors(tmp_path):
-    from accessibility.datasets.readers import load_population_grid
+    from accessibility.inputs.datasets.readers import load_population_grid
 
     p = tmp_path / "p.csv"
     p.write_text("idcar_200m,lon,lat,population\nx,6,44,3\n")

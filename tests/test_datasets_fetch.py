@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from accessibility.cli.main import cli
-from accessibility.datasets import sources as src_mod
-from accessibility.datasets.departements import DEPARTEMENTS, check_departements, neighbours_of
-from accessibility.datasets.fetch import download, fetch_departement, read_sources_manifest
-from accessibility.datasets.sources import SOURCES, plan_downloads
 from accessibility.errors import DownloadError, InvalidParameterError
+from accessibility.inputs.datasets import sources as src_mod
+from accessibility.inputs.datasets.departements import DEPARTEMENTS, check_departements, neighbours_of
+from accessibility.inputs.datasets.fetch import download, fetch_departement, read_sources_manifest
+from accessibility.inputs.datasets.sources import SOURCES, plan_downloads
 
 from .mirror_server import MIRROR, NPM_TGZ, MirrorServer, copy_mirror, fixture_catalogue
 
@@ -191,7 +191,7 @@ def test_connection_cut_leaves_no_partial_file_and_a_rerun_completes(server, tmp
 
 
 def test_a_cut_is_retried(server, tmp_path, monkeypatch):
-    import accessibility.datasets.fetch as fetch_mod
+    import accessibility.inputs.datasets.fetch as fetch_mod
 
     monkeypatch.setattr(fetch_mod, "RETRY_PAUSE_S", 0.0)
     calls = []
@@ -296,7 +296,7 @@ def test_sigterm_leaves_no_partial_file(server, tmp_path):
     server.state.stall[BPE_ZIP] = 30.0
     code = (
         "import sys\n"
-        "from accessibility.datasets.fetch import download\n"
+        "from accessibility.inputs.datasets.fetch import download\n"
         f"download({server.url + '/' + BPE_ZIP!r}, {str(tmp_path / 'BPE25.zip')!r}, timeout=60, progress=False)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent)
@@ -354,7 +354,7 @@ def test_cli_default_bpe_year_matches_the_library():
 
 
 def test_4xx_and_checksums_are_not_retried_but_5xx_are(server, tmp_path, monkeypatch):
-    import accessibility.datasets.fetch as fetch_mod
+    import accessibility.inputs.datasets.fetch as fetch_mod
 
     monkeypatch.setattr(fetch_mod, "RETRY_PAUSE_S", 0.0)
     gammes = "www.insee.fr/fr/statistiques/fichier/8217535/BPE_gammes_equipements_2025.xlsx"

@@ -10,9 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from accessibility.cli.main import cli
-from accessibility.datasets.info import describe_data_dir
-from accessibility.datasets.layout import COMMAND_ROLES, ROLES, STANDARD_NAMES, open_data_dir, write_manifest
 from accessibility.errors import DataFormatError, InputFileError
+from accessibility.inputs.datasets.info import describe_data_dir
+from accessibility.inputs.datasets.layout import (
+    COMMAND_ROLES,
+    ROLES,
+    STANDARD_NAMES,
+    open_data_dir,
+    write_manifest,
+)
 from accessibility.settings import embedded_data_dir
 
 from .conftest import REPO
@@ -30,9 +36,13 @@ def test_embedded_data_directory_lists_its_files():
     }
     assert listed == data_files
     # the loaders' defaults are the files the manifest names
-    from accessibility.communes import default_code_changes_path, default_communes_path, default_polygons_path
-    from accessibility.graph import default_osm_path
-    from accessibility.services import default_bpe_path, default_gammes_path
+    from accessibility.inputs.communes import (
+        default_code_changes_path,
+        default_communes_path,
+        default_polygons_path,
+    )
+    from accessibility.inputs.services import default_bpe_path, default_gammes_path
+    from accessibility.network.graph import default_osm_path
 
     assert dd.path("osm") == default_osm_path().resolve()
     assert dd.path("communes") == default_communes_path().resolve()

@@ -14,13 +14,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accessibility.analyses.fragility import index as fx
+from accessibility.analyses.fragility import report as frep
+from accessibility.analyses.fragility import sources as fsrc
+from accessibility.analyses.fragility import tables as ft
+from accessibility.analyses.fragility.index import combine, compute_fragility, normalise
 from accessibility.cli.main import cli
 from accessibility.errors import DataFormatError, InvalidParameterError, NoServiceError
-from accessibility.fragility import index as fx
-from accessibility.fragility import report as frep
-from accessibility.fragility import sources as fsrc
-from accessibility.fragility import tables as ft
-from accessibility.fragility.index import combine, compute_fragility, normalise
 from accessibility.settings import embedded_data_dir
 
 from . import toy_zones as toy
@@ -475,9 +475,9 @@ def test_cli_on_the_embedded_data(tmp_path, cache_dir):
 @pytest.mark.shared
 def test_paca_run(cache_dir):
     """The six PACA départements from ../shared/data (see docs/fragility.md)."""
-    from accessibility.communes import load_code_changes, load_communes
-    from accessibility.graph import load_graph
-    from accessibility.services import load_bpe
+    from accessibility.inputs.communes import load_code_changes, load_communes
+    from accessibility.inputs.services import load_bpe
+    from accessibility.network.graph import load_graph
 
     graph = load_graph(shared_path("osm", "paca-roads-2021.osm.pbf"), cache_dir=cache_dir)
     communes = load_communes(shared_path("communes", "communes-2023.csv"))

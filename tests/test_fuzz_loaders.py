@@ -14,9 +14,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accessibility.communes import COMMUNE_CODE_PATTERN, load_communes
 from accessibility.errors import AccessibilityError
-from accessibility.services import load_bpe, load_gammes
+from accessibility.inputs.communes import COMMUNE_CODE_PATTERN, load_communes
+from accessibility.inputs.services import load_bpe, load_gammes
 from accessibility.settings import TIERS
 
 COMMUNES = [

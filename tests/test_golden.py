@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from accessibility.communes import load_communes
-from accessibility.services import load_bpe, load_gammes
-from accessibility.zones import compute_access
+from accessibility.analyses.zones import compute_access
+from accessibility.inputs.communes import load_communes
+from accessibility.inputs.services import load_bpe, load_gammes
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "compute-all-both"
 #: Columns added since the golden files were made (each documented in docs/compute.md).

@@ -12,7 +12,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
 from accessibility.errors import InvalidParameterError, NoDrivableRoadError
-from accessibility.graph import graph_from_edges, load_graph, read_graph, save_graph
+from accessibility.network.graph import graph_from_edges, load_graph, read_graph, save_graph
 from accessibility.routing import shortest_times
 
 from .conftest import random_digraph
@@ -151,7 +151,7 @@ def test_save_and_read_roundtrip(tmp_path, embedded_graph):
 
 
 def test_cache_is_used_and_corrupt_cache_rebuilt(tmp_path, caplog):
-    from accessibility.graph import default_osm_path
+    from accessibility.network.graph import default_osm_path
 
     g1 = load_graph(cache_dir=tmp_path)
     assert not g1.report.from_cache
@@ -166,7 +166,7 @@ def test_cache_is_used_and_corrupt_cache_rebuilt(tmp_path, caplog):
     mid = len(data) // 2
     data[mid : mid + 64] = bytes(64)
     f.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="accessibility.graph"):
+    with caplog.at_level(logging.WARNING, logger="accessibility.network.graph"):
         g3 = load_graph(default_osm_path(), cache_dir=tmp_path)
     assert not g3.report.from_cache
     assert "rebuilding" in caplog.text

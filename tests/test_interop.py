@@ -13,7 +13,7 @@ ox = pytest.importorskip("osmnx")
 nx = pytest.importorskip("networkx")
 
 from accessibility.errors import InvalidParameterError  # noqa: E402
-from accessibility.interop import graph_from_osmnx, graph_to_networkx  # noqa: E402
+from accessibility.network.interop import graph_from_osmnx, graph_to_networkx  # noqa: E402
 from accessibility.routing import shortest_times  # noqa: E402
 
 #: Made by scripts/make_dataset_fixtures.py: drivable ways of the embedded extract (July 2021,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from accessibility._geo import haversine_m
 from accessibility.cli.main import cli
-from accessibility.graph import graph_from_edges
+from accessibility.engine.places import Places
 from accessibility.isochrones import (
     CellPopulation,
     check_minutes,
@@ -28,7 +28,7 @@ from accessibility.isochrones import (
     write_geotiff,
 )
 from accessibility.isochrones.surface import _checked_sites, _Reach
-from accessibility.places import Places
+from accessibility.network.graph import graph_from_edges
 from accessibility.routing import route
 from accessibility.settings import CONNECTOR_SPEED_KMH
 
@@ -388,7 +388,7 @@ def test_populations_area_weighted_and_exact(surface):
 
 def test_population_of_the_area_is_the_departements(embedded_graph):
     """Spread over the cells near a road, the inhabitants of 04 and 05 all land in the area."""
-    from accessibility.communes import load_commune_polygons, load_communes
+    from accessibility.inputs.communes import load_commune_polygons, load_communes
     from accessibility.isochrones import study_area
 
     com, poly = load_communes(), load_commune_polygons()
@@ -462,10 +462,10 @@ def test_gamme_surface_at_the_commune_centres_is_access_compute(embedded_graph):
     """The raster counterpart of ``access compute``'s mean: at every commune centre of 05, the
     gamme's mean by the raster's rule is never above compute's (the centre's nearest road vertex
     is one of the raster's candidates), and equal for most communes."""
-    from accessibility.communes import load_code_changes, load_communes
+    from accessibility.analyses.zones import compute_access
+    from accessibility.inputs.communes import load_code_changes, load_communes
+    from accessibility.inputs.services import load_bpe, load_gammes
     from accessibility.isochrones import gamme_servers
-    from accessibility.services import load_bpe, load_gammes
-    from accessibility.zones import compute_access
 
     g = embedded_graph
     com, gam = load_communes(), load_gammes()

@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 from pyproj import Transformer
 
-from accessibility.datasets.readers import load_population_grid
-from accessibility.services import load_bpe_points
-from accessibility.zones import compute_access
+from accessibility.analyses.zones import compute_access
+from accessibility.inputs.datasets.readers import load_population_grid
+from accessibility.inputs.services import load_bpe_points
 
 from . import toy_zones as toy
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from accessibility.analyses.distancier import matrix_arrays, matrix_frame, write_matrix
 from accessibility.cli.main import cli
-from accessibility.distancier import matrix_arrays, matrix_frame, write_matrix
-from accessibility.places import Places, matrix
+from accessibility.engine.places import Places, matrix
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def places(embedded_graph):
-    from accessibility.communes import load_communes
+    from accessibility.inputs.communes import load_communes
 
     c = load_communes()
     c = c[c["departement"] == "05"].reset_index(drop=True)
@@ -72,7 +72,7 @@ def test_wide_arrays(embedded_graph, places, tmp_path):
 def test_interrupted_run_resumes(embedded_graph, places, tmp_path):
     o, d = places
     out = tmp_path / "m.parquet"
-    from accessibility.distancier import compute_part
+    from accessibility.analyses.distancier import compute_part
 
     def two_then_interrupt(graph, plan, todo, staging, on_done):
         for i in todo[:2]:
@@ -142,7 +142,7 @@ BAD = {
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_inputs(tmp_path, case, monkeypatch):
-    import accessibility.distributed as dist
+    import accessibility.analyses.distributed as dist
 
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT_S", 2.0)
     args, message = BAD[case]

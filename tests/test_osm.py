@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accessibility.errors import InputFileError, NoDrivableRoadError, OSMFileError
-from accessibility.osm import haversine_m, parse_maxspeed, read_osm_edges
+from accessibility.inputs.osm import haversine_m, parse_maxspeed, read_osm_edges
 from accessibility.settings import load_profile
 
 from .conftest import write_pbf
@@ -122,7 +122,7 @@ def test_not_a_pbf(tmp_path):
 
 
 def test_truncated_pbf(tmp_path):
-    from accessibility.graph import default_osm_path
+    from accessibility.network.graph import default_osm_path
 
     data = default_osm_path().read_bytes()
     p = tmp_path / "cut.osm.pbf"

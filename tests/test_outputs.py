@@ -16,8 +16,8 @@ import pytest
 
 from accessibility import _io, report
 from accessibility._io import OutputDir, check_out_dir
+from accessibility.analyses.zones import compute_access
 from accessibility.errors import InputFileError, InvalidParameterError
-from accessibility.zones import compute_access
 
 from . import toy_zones as toy
 
@@ -105,7 +105,7 @@ def fragility_result():
 
 @pytest.mark.parametrize("victim", FRAGILITY_OUTPUTS)
 def test_any_fragility_output_failing_leaves_the_previous_run(fragility_result, tmp_path, monkeypatch, victim):
-    from accessibility.fragility import report as frep
+    from accessibility.analyses.fragility import report as frep
 
     out = tmp_path / "out"
     frep.write_outputs(fragility_result, out, maps=False)  # a previous complete run, fewer files

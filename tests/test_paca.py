@@ -14,7 +14,7 @@ from .conftest import shared_path
 
 @pytest.fixture(scope="module")
 def paca_graph(cache_dir):
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     return load_graph(shared_path("osm", "paca-roads-2021.osm.pbf"), cache_dir=cache_dir)
 

@@ -13,7 +13,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_python_api_example_runs(embedded_graph, monkeypatch):
     text = README.read_text(encoding="utf-8")
     code = re.search(r"## Python API\n+```python\n(.*?)```", text, re.S).group(1)
-    import accessibility.graph as graph_module
+    import accessibility.network.graph as graph_module
 
     monkeypatch.setattr(graph_module, "load_graph", lambda *a, **k: embedded_graph)
     import accessibility

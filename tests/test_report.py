@@ -10,8 +10,8 @@ from shapely.geometry import box
 
 from accessibility import report
 from accessibility._io import OutputDir
-from accessibility.report import format_summary, write_outputs
-from accessibility.zones import compute_access
+from accessibility.analyses.zones import compute_access
+from accessibility.analyses.zones_report import format_summary, write_outputs
 
 from . import toy_zones as toy
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
 from accessibility.errors import InvalidParameterError
-from accessibility.graph import graph_from_edges
-from accessibility.osm import haversine_m
+from accessibility.inputs.osm import haversine_m
+from accessibility.network.graph import graph_from_edges
 from accessibility.routing import nearest_source, route, shortest_times, time_matrix
 
 from .conftest import random_digraph, write_pbf
@@ -165,7 +165,7 @@ def test_one_way_street_in_gap(embedded_graph, embedded_edges):
 @pytest.fixture
 def roundabout_graph(tmp_path, cache_dir):
     """A four-arm roundabout (ring drawn counter-clockwise, as driven in France)."""
-    from accessibility.graph import load_graph
+    from accessibility.network.graph import load_graph
 
     c = (6.0, 44.0)
     r = 0.0003

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from accessibility.errors import DataFormatError, InputFileError, InvalidParameterError
-from accessibility.services import (
+from accessibility.inputs.services import (
     NOMENCLATURE_CHANGES,
     equipment_presence,
     harmonize_nomenclature,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from accessibility.errors import DataFormatError, InvalidParameterError, NoServiceError
-from accessibility.sites import (
+from accessibility.inputs.points import (
     apply_filters,
     load_point_table,
     load_sites,
@@ -117,8 +117,8 @@ def test_filters_errors():
 
 
 def test_bpe_source():
-    from accessibility.communes import load_communes
-    from accessibility.services import load_bpe
+    from accessibility.inputs.communes import load_communes
+    from accessibility.inputs.services import load_bpe
 
     c, b = load_communes(), load_bpe()
     gps = sites_from_bpe(["D201"], b, c)

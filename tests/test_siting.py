@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accessibility.analyses.siting import InfeasibleCover, SitingModel, max_coverage, p_median, set_cover
 from accessibility.cli.main import cli
+from accessibility.engine.places import Places
 from accessibility.errors import InvalidParameterError, SnapError
-from accessibility.graph import graph_from_edges
-from accessibility.places import Places
-from accessibility.siting import InfeasibleCover, SitingModel, max_coverage, p_median, set_cover
+from accessibility.network.graph import graph_from_edges
 
 from . import toy_zones as toy
 
@@ -158,7 +158,7 @@ def test_optimize_on_a_what_if_equals_optimize_with_those_sites(seed, n_sites, n
 
 
 def test_optimize_reuses_the_candidate_matrix_and_passes_the_time_limit(valley, monkeypatch):
-    import accessibility.siting.model as model_mod
+    import accessibility.analyses.siting.model as model_mod
 
     g, communes, sites = valley
     m = SitingModel(g, communes, sites, threshold_min=2.0)
@@ -234,8 +234,8 @@ def test_optimisation_bad_inputs():
 
 @pytest.fixture(scope="module")
 def alpes_model(embedded_graph):
-    from accessibility.communes import load_communes
-    from accessibility.sites import load_sites, parse_filter
+    from accessibility.inputs.communes import load_communes
+    from accessibility.inputs.points import load_sites, parse_filter
 
     c = load_communes()
     origins = Places.from_communes(embedded_graph, c[c["departement"].isin(["04", "05"])].reset_index(drop=True))

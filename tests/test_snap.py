@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from accessibility.errors import InvalidParameterError, SnapError
-from accessibility.graph import graph_from_edges
-from accessibility.osm import haversine_m
+from accessibility.inputs.osm import haversine_m
+from accessibility.network.graph import graph_from_edges
 from accessibility.routing import nearest_place, place_matrix, snap_points
 from accessibility.settings import CONNECTOR_SPEED_KMH
 

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from accessibility.cli.main import cli
-from accessibility.maps import fr_number
+from accessibility.outputs.maps import fr_number
 
 from .web_support import ARTIFACTS, REPO, LiveServer, load_planner, record
 

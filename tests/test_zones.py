@@ -7,11 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accessibility.errors import InvalidParameterError, NoCommuneError
-from accessibility.places import Places
-from accessibility.routing import snap_points
-from accessibility.routing.snap import subset_snapped
-from accessibility.zones import (
+from accessibility.analyses.zones import (
     NO_CENTRE,
     OUTSIDE,
     TOO_FAR,
@@ -22,6 +18,10 @@ from accessibility.zones import (
     summarize,
     zone_grise,
 )
+from accessibility.engine.places import Places
+from accessibility.errors import InvalidParameterError, NoCommuneError
+from accessibility.routing import snap_points
+from accessibility.routing.snap import subset_snapped
 
 from . import toy_zones as toy
 
@@ -233,8 +233,8 @@ def test_summarize_counts_only_placed():
 
 @pytest.fixture(scope="module")
 def alpes(embedded_graph):
-    from accessibility.communes import load_communes
-    from accessibility.services import load_bpe, load_gammes
+    from accessibility.inputs.communes import load_communes
+    from accessibility.inputs.services import load_bpe, load_gammes
 
     return compute_access(embedded_graph, load_communes(), load_bpe(), load_gammes(), methods=["mean", "pole"])
 

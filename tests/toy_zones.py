@@ -49,7 +49,7 @@ THRESHOLDS = {"proximite": 2.0, "intermediaire": 20.0, "superieure": 30.0}
 
 
 def toy_graph():
-    from accessibility.graph import graph_from_edges
+    from accessibility.network.graph import graph_from_edges
 
     names = list(NODES)
     idx = {n: i for i, n in enumerate(names)}

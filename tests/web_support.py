@@ -19,13 +19,13 @@ ARTIFACTS = Path(os.environ.get("ACCESS_TEST_ARTIFACTS", REPO / "test-artifacts"
 
 def load_planner(cache_dir, *, threshold: float = 30.0, tier: str | None = None):
     """The :class:`Planner` ``access serve [--tier TIER]`` builds on the embedded data (France services)."""
+    from accessibility.analyses.siting import SitingModel
     from accessibility.cli._options import resolve_inputs
     from accessibility.cli.serve import _gamme_colouring
     from accessibility.cli.site import _load
-    from accessibility.runs import Run
+    from accessibility.inputs.points import parse_service
+    from accessibility.outputs.manifest import Run
     from accessibility.settings import SNAP_MAX_DISTANCE_M
-    from accessibility.sites import parse_service
-    from accessibility.siting import SitingModel
     from accessibility.web import Planner
 
     files, dd = resolve_inputs(None, {"osm": None, "communes": None, "bpe": None, "gammes": None, "polygons": None,

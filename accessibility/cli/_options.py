@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import AccessibilityError
+from accessibility.errors import AccessibilityError
 
 #: Exit status of a run interrupted by Ctrl-C or SIGTERM (128 + SIGINT).
 EXIT_INTERRUPTED = 130
@@ -69,7 +69,7 @@ def resolve_inputs(data_dir, overrides: dict, *, command: str) -> tuple[dict, ob
         ``data_dir`` is not a data directory, or lacks a role ``command`` needs that no option
         gives (the message names the role, the file and the directory).
     """
-    from ..datasets.layout import COMMAND_ROLES, open_data_dir
+    from accessibility.inputs.datasets.layout import COMMAND_ROLES, open_data_dir
 
     dd = open_data_dir(data_dir)
     required = COMMAND_ROLES.get(command, ((), ()))[0]
@@ -99,7 +99,7 @@ def friendly_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .._io import COMMITTED
+        from accessibility._io import COMMITTED
 
         commits = len(COMMITTED)
         try:
@@ -133,8 +133,8 @@ def friendly_errors(func):
 
 
 def _check_out(ctx, param, value):
-    from .._io import check_out_dir
-    from ..errors import InvalidParameterError
+    from accessibility._io import check_out_dir
+    from accessibility.errors import InvalidParameterError
 
     try:
         return check_out_dir(value)
@@ -168,7 +168,7 @@ no_maps_option = click.option("--no-maps", is_flag=True, help="Skip the PNG maps
 def snap_distance_option(what: str, *, then: str = ""):
     """``--snap-distance METRES``: ``what`` (e.g. "Commune centres") farther from any road are not
     placed; ``then`` says what follows (e.g. " (their pairs are null)")."""
-    from ..settings import SNAP_MAX_DISTANCE_M
+    from accessibility.settings import SNAP_MAX_DISTANCE_M
 
     return click.option("--snap-distance", type=click.FloatRange(0.0, min_open=True), default=SNAP_MAX_DISTANCE_M,
                         show_default=True, help=f"{what} farther (metres) from any road are not placed{then}.")
@@ -176,7 +176,7 @@ def snap_distance_option(what: str, *, then: str = ""):
 
 def point_columns_option(func):
     """``--id-column``, ``--name-column``, ``--lon-column``, ``--lat-column`` of a file of points
-    (None: the usual names, see :func:`accessibility.sites.load_point_table`)."""
+    (None: the usual names, see :func:`accessibility.inputs.points.load_point_table`)."""
     for flag, what, usual in (("--lat-column", "Latitude", "lat, latitude"), ("--lon-column", "Longitude", "lon, longitude"),
                               ("--name-column", "Name", "name, nom, lib_fs"), ("--id-column", "Id", "id, id_fs")):
         func = click.option(flag, default=None, help=f"{what} column of a file of points (default: {usual}, …).")(func)
@@ -188,7 +188,7 @@ def library_callback(func):
     ``click.BadParameter`` (exit 2, the option named), raised before any work."""
 
     def callback(ctx, param, value):
-        from ..errors import InvalidParameterError
+        from accessibility.errors import InvalidParameterError
 
         try:
             return func(value)
@@ -199,19 +199,19 @@ def library_callback(func):
 
 
 def _departements(value):
-    from ..zones import parse_departements
+    from accessibility.analyses.zones import parse_departements
 
     return parse_departements(value) if value else None
 
 
 def _filters(values):
-    from ..sites import parse_filter
+    from accessibility.inputs.points import parse_filter
 
     return tuple(parse_filter(v) for v in values)
 
 
 def _service(value):
-    from ..sites import parse_service
+    from accessibility.inputs.points import parse_service
 
     return None if value is None else parse_service(value)
 
@@ -221,7 +221,7 @@ def _service(value):
 departements_callback = library_callback(_departements)
 #: ``--filter COL=V1,V2`` (repeatable): a tuple of ``(column, values)``.
 filters_callback = library_callback(_filters)
-#: ``--service SOURCE``: a :class:`accessibility.sites.ServiceSpec` (None when not given).
+#: ``--service SOURCE``: a :class:`accessibility.inputs.points.ServiceSpec` (None when not given).
 service_callback = library_callback(_service)
 
 

@@ -6,8 +6,7 @@ import time
 
 import click
 
-from ..settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, TIER_THRESHOLDS_MIN, TIERS
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     code_changes_option,
     communes_option,
@@ -22,6 +21,7 @@ from ._options import (
     resolve_inputs,
     snap_distance_option,
 )
+from accessibility.settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, TIER_THRESHOLDS_MIN, TIERS
 
 _DEFAULT_THRESHOLDS = ",".join(f"{TIER_THRESHOLDS_MIN[t]:g}" for t in TIERS)
 _input = input_file
@@ -119,13 +119,18 @@ def compute(
     poles.csv, zones_grises.gpkg, one map per tier (PNG) and run.json into --out, and
     prints the summary table.
     """
-    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
-    from ..datasets.readers import load_population_grid
-    from ..graph import load_graph
-    from ..report import format_summary, write_outputs
-    from ..runs import Run
-    from ..services import load_bpe, load_bpe_points, load_gammes
-    from ..zones import check_access_options, compute_access
+    from accessibility.analyses.zones import check_access_options, compute_access
+    from accessibility.analyses.zones_report import format_summary, write_outputs
+    from accessibility.inputs.communes import (
+        load_code_changes,
+        load_commune_polygons,
+        load_communes,
+        require_departements,
+    )
+    from accessibility.inputs.datasets.readers import load_population_grid
+    from accessibility.inputs.services import load_bpe, load_bpe_points, load_gammes
+    from accessibility.network.graph import load_graph
+    from accessibility.outputs.manifest import Run
 
     t0 = time.perf_counter()
     run = Run("compute")
@@ -175,7 +180,7 @@ def _read(run, role: str, path, loader):
     """Load an input (the loader's embedded default when ``path`` is None) and record it."""
     out = loader(path)
     if path is None:
-        from ..communes import default_code_changes_path
+        from accessibility.inputs.communes import default_code_changes_path
 
         path = {"code_changes": default_code_changes_path()}.get(role)
     run.add_input(role, path)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from ._options import friendly_errors
+from accessibility.cli._options import friendly_errors
 
-_DEFAULT_BPE_YEAR = 2025  # mirrors accessibility.datasets.sources.DEFAULT_BPE_YEAR (checked in tests)
+_DEFAULT_BPE_YEAR = 2025  # mirrors accessibility.inputs.datasets.sources.DEFAULT_BPE_YEAR (checked in tests)
 
 
 def _parse_departements(ctx, param, value: tuple[str, ...]) -> tuple[str, ...]:
-    from ..datasets.departements import check_departements
-    from ..errors import InvalidParameterError
+    from accessibility.errors import InvalidParameterError
+    from accessibility.inputs.datasets.departements import check_departements
 
     try:
         return check_departements(list(value))
@@ -59,7 +59,7 @@ def data() -> None:
 @friendly_errors
 def sources(as_json: bool, bpe_year: int) -> None:
     """List every data source: name, URL pattern, path inside a mirror, licence."""
-    from ..datasets.sources import sources_table
+    from accessibility.inputs.datasets.sources import sources_table
 
     rows = sources_table(bpe_year=bpe_year)
     if as_json:
@@ -104,7 +104,7 @@ def fetch(departements, neighbours, dest, mirror, population_grid, osm_provider,
     Files already in the directory are kept: run the command again to get what is missing.
     sources.json records the URL, date, size and sha256 of every file.
     """
-    from ..datasets.fetch import fetch_departement
+    from accessibility.inputs.datasets.fetch import fetch_departement
 
     root = dest if dest is not None else _default_root(departements) / "downloads"
     click.echo(f"Fetching the data of {', '.join(departements)} into {root}", err=True)
@@ -155,8 +155,8 @@ def fetch(departements, neighbours, dest, mirror, population_grid, osm_provider,
 @friendly_errors
 def assemble(departements, from_dir, dest, buffer_km, neighbours, bpe_year) -> None:
     """Build a data directory: OSM clipped to the départements + buffer, communes, BPE, gammes …"""
-    from ..datasets.assemble import assemble_departement
-    from ..datasets.info import describe_data_dir, format_description
+    from accessibility.inputs.datasets.assemble import assemble_departement
+    from accessibility.inputs.datasets.info import describe_data_dir, format_description
 
     src = from_dir if from_dir is not None else _default_root(departements) / "downloads"
     out = dest if dest is not None else _default_root(departements)
@@ -178,7 +178,7 @@ def info(directory, as_json: bool) -> None:
 
     DIRECTORY defaults to the embedded Alpes du Sud data.
     """
-    from ..datasets.info import describe_data_dir, format_description
+    from accessibility.inputs.datasets.info import describe_data_dir, format_description
 
     desc = describe_data_dir(directory)
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     code_changes_option,
     communes_option,
@@ -67,20 +67,20 @@ def fragility(departements, data_dir, osm, communes_path, bpe_path, mediation_pa
     map per sub-index and one for the dimension (PNG) and run.json into --out, and prints the
     most fragile communes.
     """
-    from ..communes import (
+    from accessibility.analyses.fragility.index import check_fragility_options, compute_fragility
+    from accessibility.analyses.fragility.report import format_summary, write_outputs
+    from accessibility.analyses.fragility.sources import load_extra, load_france_services, load_mediation
+    from accessibility.inputs.communes import (
         default_code_changes_path,
         load_code_changes,
         load_commune_polygons,
         load_communes,
         require_departements,
     )
-    from ..fragility.index import check_fragility_options, compute_fragility
-    from ..fragility.report import format_summary, write_outputs
-    from ..fragility.sources import load_extra, load_france_services, load_mediation
-    from ..graph import load_graph
-    from ..runs import Run
-    from ..services import load_bpe
-    from ..settings import DEFAULT_DEPARTEMENTS
+    from accessibility.inputs.services import load_bpe
+    from accessibility.network.graph import load_graph
+    from accessibility.outputs.manifest import Run
+    from accessibility.settings import DEFAULT_DEPARTEMENTS
 
     t0 = time.perf_counter()
     run = Run("fragility")

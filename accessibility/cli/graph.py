@@ -7,7 +7,7 @@ import time
 
 import click
 
-from ._options import cache_dir_option, friendly_errors, osm_option, profile_option
+from accessibility.cli._options import cache_dir_option, friendly_errors, osm_option, profile_option
 
 
 @click.group()
@@ -24,7 +24,7 @@ def graph() -> None:
 @friendly_errors
 def build(osm, cache_dir, profile, rebuild: bool, as_json: bool) -> None:
     """Build the car graph of an OSM extract and cache it."""
-    from ..graph import default_osm_path, load_graph
+    from accessibility.network.graph import default_osm_path, load_graph
 
     src = osm if osm is not None else default_osm_path()
     if not as_json:

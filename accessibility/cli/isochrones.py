@@ -6,8 +6,7 @@ import time
 
 import click
 
-from ..settings import TIERS
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     code_changes_option,
     communes_option,
@@ -24,6 +23,7 @@ from ._options import (
     resolve_inputs,
     snap_distance_option,
 )
+from accessibility.settings import TIERS
 
 _input = input_file
 _TIER_FR = {"proximite": "de proximité", "intermediaire": "intermédiaire", "superieure": "supérieure"}
@@ -33,32 +33,32 @@ _bad = library_callback
 
 
 def _points(value):
-    from ..isochrones.sources import parse_point
+    from accessibility.isochrones.sources import parse_point
 
     return tuple(parse_point(v) for v in value)
 
 
 def _minutes(value):
-    from ..isochrones.polygons import check_minutes
+    from accessibility.isochrones.polygons import check_minutes
 
     return check_minutes(value)
 
 
 def _resolution(value):
-    from ..isochrones.grid import check_resolution
+    from accessibility.isochrones.grid import check_resolution
 
     return check_resolution(value)
 
 
 def _crs(value):
-    from ..isochrones.grid import check_crs
+    from accessibility.isochrones.grid import check_crs
 
     check_crs(value)
     return value
 
 
 def _service(value):
-    from ..isochrones.sources import parse_bpe_source
+    from accessibility.isochrones.sources import parse_bpe_source
 
     if value is not None:
         parse_bpe_source(value)  # a malformed bpe: value fails here, before any work
@@ -116,10 +116,10 @@ def isochrones(
     communes to the services. Writes travel_time.tif, isochrones.gpkg, isochrones.csv,
     sites.csv, map.png and run.json into --out.
     """
-    from ..graph import load_graph
-    from ..isochrones.pipeline import compute_isochrones, study_area, write_outputs
-    from ..isochrones.surface import OFFROAD_MAX_DISTANCE_M
-    from ..runs import Run
+    from accessibility.isochrones.pipeline import compute_isochrones, study_area, write_outputs
+    from accessibility.isochrones.surface import OFFROAD_MAX_DISTANCE_M
+    from accessibility.network.graph import load_graph
+    from accessibility.outputs.manifest import Run
 
     t0 = time.perf_counter()
     modes = [m for m, given in (("--from", bool(points)), ("--service", service is not None), ("--tier", tier is not None)) if given]
@@ -133,7 +133,7 @@ def isochrones(
         "code_changes": changes_path, "population_grid": grid_path}, command="isochrones")
     deps = departements or (tuple(dd.departements) if mode != "--from" and dd.departements else ())
     if mode != "--from" and not deps:
-        from ..settings import DEFAULT_DEPARTEMENTS
+        from accessibility.settings import DEFAULT_DEPARTEMENTS
 
         deps = DEFAULT_DEPARTEMENTS
     if max_minutes is None and mode == "--from" and not deps:
@@ -174,10 +174,15 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
     """The tables the mode needs, read and recorded in the manifest. The commune table is read
     whenever there is one (the study area, ``bpe:`` sources, gammes, and the populations of the
     area-weighted estimate)."""
-    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
-    from ..isochrones.polygons import load_population_points
-    from ..isochrones.sources import load_service_table, parse_bpe_source
-    from ..services import load_bpe, load_gammes
+    from accessibility.inputs.communes import (
+        load_code_changes,
+        load_commune_polygons,
+        load_communes,
+        require_departements,
+    )
+    from accessibility.inputs.services import load_bpe, load_gammes
+    from accessibility.isochrones.polygons import load_population_points
+    from accessibility.isochrones.sources import load_service_table, parse_bpe_source
 
     out: dict = {}
     bpe_needed = mode == "--tier" or (mode == "--service" and parse_bpe_source(service) is not None)
@@ -213,8 +218,8 @@ def _read_inputs(run, files: dict, *, mode: str, service, deps, data_dir, column
 
 def _sites(graph, mode, *, points, service, tier, inputs, deps, data_dir, snap_distance, minutes, run):
     """The sites, their groups (a gamme's equipments), the map's title and legend, and notes."""
-    from ..isochrones.sources import gamme_servers, outside_count, points_places, service_places
-    from ..maps import fr_number
+    from accessibility.isochrones.sources import gamme_servers, outside_count, points_places, service_places
+    from accessibility.outputs.maps import fr_number
 
     mins = ", ".join(fr_number(m, 0 if m == int(m) else 1) for m in minutes)
     notes: list[str] = []

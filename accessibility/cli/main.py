@@ -35,7 +35,7 @@ class _LazyGroup(click.Group):
     def invoke(self, ctx):
         # Ctrl-C or SIGTERM outside a command's own handler (while options are checked, or as
         # it returns): the same message and status as inside it, not click's "Aborted!"
-        from .._io import COMMITTED
+        from accessibility._io import COMMITTED
 
         commits = len(COMMITTED)
         try:

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     communes_option,
     data_option,
@@ -25,7 +25,7 @@ _input = input_file
 
 
 def _side(value):
-    from ..sites import parse_service
+    from accessibility.inputs.points import parse_service
 
     return value if value == "communes" else parse_service(value)
 
@@ -69,9 +69,9 @@ def matrix(origins, destinations, departements, max_minutes, strategy, wide, chu
     table: part-*.parquet, with _origins.csv, _destinations.csv and the manifest _run.json);
     unreachable pairs are null and counted.
     """
-    from ..distancier import write_matrix
-    from ..graph import load_graph
-    from ..runs import Run
+    from accessibility.analyses.distancier import write_matrix
+    from accessibility.network.graph import load_graph
+    from accessibility.outputs.manifest import Run
 
     t0 = time.perf_counter()
     if workers is not None and scheduler is not None:
@@ -97,7 +97,7 @@ def matrix(origins, destinations, departements, max_minutes, strategy, wide, chu
                 d = _places(graph, tables["destinations"], snap_distance)
             executor = None
             if client is not None:
-                from ..distributed import dask_executor
+                from accessibility.analyses.distributed import dask_executor
 
                 executor = dask_executor(client, osm=files["osm"], cache_dir=cache_dir, profile=profile,
                                          max_distance_m=snap_distance)
@@ -124,17 +124,17 @@ def matrix(origins, destinations, departements, max_minutes, strategy, wide, chu
 def _client(workers, scheduler):
     if workers is None and scheduler is None:
         return None
-    from ..distributed import connect
+    from accessibility.analyses.distributed import connect
 
     return connect(scheduler=scheduler, workers=workers)
 
 
 def _read(run, files, dd, origins, destinations, departements) -> dict:
     """The origin and destination tables (``id, name, lon, lat``)."""
-    from ..communes import load_code_changes, load_communes, require_departements
-    from ..services import load_bpe
-    from ..settings import DEFAULT_DEPARTEMENTS
-    from ..sites import load_sites
+    from accessibility.inputs.communes import load_code_changes, load_communes, require_departements
+    from accessibility.inputs.points import load_sites
+    from accessibility.inputs.services import load_bpe
+    from accessibility.settings import DEFAULT_DEPARTEMENTS
 
     deps = departements or dd.departements or DEFAULT_DEPARTEMENTS
     communes = load_communes(files["communes"])
@@ -158,7 +158,7 @@ def _read(run, files, dd, origins, destinations, departements) -> dict:
 
 
 def _places(graph, table, snap_distance):
-    from ..places import Places
+    from accessibility.engine.places import Places
 
     return Places.from_arrays(graph, table["id"].to_numpy(object), table["lon"].to_numpy(float),
                               table["lat"].to_numpy(float), names=table["name"].to_numpy(object),

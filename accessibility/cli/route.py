@@ -6,7 +6,13 @@ import json
 
 import click
 
-from ._options import cache_dir_option, friendly_errors, osm_option, parse_lonlat, profile_option
+from accessibility.cli._options import (
+    cache_dir_option,
+    friendly_errors,
+    osm_option,
+    parse_lonlat,
+    profile_option,
+)
 
 
 @click.command()
@@ -19,8 +25,8 @@ from ._options import cache_dir_option, friendly_errors, osm_option, parse_lonla
 @friendly_errors
 def route(origin: str, destination: str, osm, cache_dir, profile, as_json: bool) -> None:
     """Fastest car time and distance between two places."""
-    from ..graph import load_graph
-    from ..routing import route as _route
+    from accessibility.network.graph import load_graph
+    from accessibility.routing import route as _route
 
     o = parse_lonlat(origin, "--from")
     d = parse_lonlat(destination, "--to")

@@ -8,8 +8,7 @@ import time
 
 import click
 
-from ..settings import TIERS
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     code_changes_option,
     communes_option,
@@ -23,8 +22,9 @@ from ._options import (
     service_callback,
     snap_distance_option,
 )
-from ._options import input_file as _input
-from .site import _load
+from accessibility.cli._options import input_file as _input
+from accessibility.cli.site import _load
+from accessibility.settings import TIERS
 
 #: Default address: this machine only.
 DEFAULT_HOST = "127.0.0.1"
@@ -43,7 +43,7 @@ def is_loopback(host: str) -> bool:
 
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port``, or a one-line error (port taken, unknown address)."""
-    from ..errors import InvalidParameterError
+    from accessibility.errors import InvalidParameterError
 
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -101,10 +101,10 @@ def serve(host, port, service, filters, departements, threshold, tier, data_dir,
     """
     import uvicorn
 
-    from ..runs import Run
-    from ..siting import SitingModel
-    from ..web.app import LOOPBACK_HOSTS, create_app
-    from ..web.planner import OSM_BASEMAP, Planner
+    from accessibility.analyses.siting import SitingModel
+    from accessibility.outputs.manifest import Run
+    from accessibility.web.app import LOOPBACK_HOSTS, create_app
+    from accessibility.web.planner import OSM_BASEMAP, Planner
 
     loopback = is_loopback(host)
     sock = bind_socket(host, port)  # before the loading: a taken port fails at once
@@ -155,10 +155,10 @@ def serve(host, port, service, filters, departements, threshold, tier, data_dir,
 
 def _gamme_colouring(run, files, ctx, tier: str, snap_distance: float):
     """The gamme's mean time per commune, by ``access compute``'s own steps (``--tier``)."""
-    from ..communes import load_code_changes
-    from ..services import load_bpe, load_gammes
-    from ..web.planner import GammeColouring
-    from ..zones import compute_access
+    from accessibility.analyses.zones import compute_access
+    from accessibility.inputs.communes import load_code_changes
+    from accessibility.inputs.services import load_bpe, load_gammes
+    from accessibility.web.planner import GammeColouring
 
     with run.stage("read"):
         bpe = load_bpe(files["bpe"], code_changes=load_code_changes(files["code_changes"]))

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from ._options import (
+from accessibility.cli._options import (
     cache_dir_option,
     code_changes_option,
     communes_option,
@@ -91,8 +91,8 @@ def site(service, filters, id_column, name_column, lon_column, lat_column, depar
     Writes communes.csv, sites.csv, totals.csv, crossings.csv, optimisation.csv (with --optimize
     or --cover-all), siting.gpkg, maps and run.json into --out, and prints a summary.
     """
-    from ..runs import Run
-    from ..siting.report import format_site_summary, write_site_outputs
+    from accessibility.analyses.siting.report import format_site_summary, write_site_outputs
+    from accessibility.outputs.manifest import Run
 
     t0 = time.perf_counter()
     if (adds or add_communes or removes) and (k or cover_all):
@@ -131,13 +131,18 @@ def site(service, filters, id_column, name_column, lon_column, lat_column, depar
 
 def _load(run, files, dd, service, filters, columns, departements, snap_distance, cache_dir, profile) -> dict:
     """Read the inputs, load the graph, place communes and sites."""
-    from ..communes import load_code_changes, load_commune_polygons, load_communes, require_departements
-    from ..errors import NoCommuneError
-    from ..graph import load_graph
-    from ..places import OUTSIDE, Places
-    from ..services import load_bpe
-    from ..settings import DEFAULT_DEPARTEMENTS
-    from ..sites import load_sites
+    from accessibility.engine.places import OUTSIDE, Places
+    from accessibility.errors import NoCommuneError
+    from accessibility.inputs.communes import (
+        load_code_changes,
+        load_commune_polygons,
+        load_communes,
+        require_departements,
+    )
+    from accessibility.inputs.points import load_sites
+    from accessibility.inputs.services import load_bpe
+    from accessibility.network.graph import load_graph
+    from accessibility.settings import DEFAULT_DEPARTEMENTS
 
     deps = departements or dd.departements or DEFAULT_DEPARTEMENTS
     with run.stage("read"):
@@ -178,9 +183,9 @@ def _load(run, files, dd, service, filters, columns, departements, snap_distance
 def _answer(run, ctx, threshold, adds, add_communes, removes, k, objective, cover_all, candidates, greedy_only,
             time_limit, snap_distance):
     """The scenario (today, or a what-if) and the optimisation asked for."""
-    from ..places import Places
-    from ..sites import load_point_table
-    from ..siting import SitingModel
+    from accessibility.analyses.siting import SitingModel
+    from accessibility.engine.places import Places
+    from accessibility.inputs.points import load_point_table
 
     with run.stage("route"):
         model = SitingModel(ctx["graph"], ctx["origins"], ctx["sites"], threshold_min=threshold)

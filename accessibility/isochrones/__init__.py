@@ -24,9 +24,9 @@ Example::
     r.contours                          # GeoDataFrame: minutes, area_km2, population, geometry
 """
 
-from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, grid_covering
-from .pipeline import IsochroneResult, compute_isochrones, study_area, write_outputs
-from .polygons import (
+from accessibility.isochrones.grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, grid_covering
+from accessibility.isochrones.pipeline import IsochroneResult, compute_isochrones, study_area, write_outputs
+from accessibility.isochrones.polygons import (
     CellPopulation,
     check_minutes,
     contours,
@@ -34,9 +34,9 @@ from .polygons import (
     population_from_communes,
     population_from_points,
 )
-from .raster import write_geotiff
-from .sources import gamme_servers, points_places, service_places
-from .surface import (
+from accessibility.isochrones.raster import write_geotiff
+from accessibility.isochrones.sources import gamme_servers, points_places, service_places
+from accessibility.isochrones.surface import (
     DIRECTION,
     OFFROAD_MAX_DISTANCE_M,
     Surface,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from accessibility.errors import InvalidParameterError
 
 __all__ = [
     "DEFAULT_CRS",

@@ -17,13 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidParameterError
-from ..graph import Graph
-from ..places import OUTSIDE, Places
-from ..runs import Run
-from ..settings import CONNECTOR_SPEED_KMH
-from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, check_crs, check_resolution
-from .polygons import (
+from accessibility.engine.places import OUTSIDE, Places
+from accessibility.errors import InvalidParameterError
+from accessibility.isochrones.grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, check_crs, check_resolution
+from accessibility.isochrones.polygons import (
     POPULATION_GRID,
     CellPopulation,
     check_minutes,
@@ -31,7 +28,10 @@ from .polygons import (
     population_from_communes,
     population_from_points,
 )
-from .surface import DIRECTION, OFFROAD_MAX_DISTANCE_M, Surface, travel_time_surface
+from accessibility.isochrones.surface import DIRECTION, OFFROAD_MAX_DISTANCE_M, Surface, travel_time_surface
+from accessibility.network.graph import Graph
+from accessibility.outputs.manifest import Run
+from accessibility.settings import CONNECTOR_SPEED_KMH
 
 __all__ = ["IsochroneResult", "study_area", "compute_isochrones", "write_outputs", "OUTPUT_FILES"]
 
@@ -120,7 +120,7 @@ def study_area(departements: Sequence[str], *, communes=None, polygons=None, crs
     import geopandas as gpd
     import shapely
 
-    from ..communes import departement_of
+    from accessibility.inputs.communes import departement_of
 
     deps = set(departements)
     parts = []
@@ -247,7 +247,7 @@ def compute_isochrones(
 
 
 def _footer(result: IsochroneResult) -> str | None:
-    from ..maps import fr_number
+    from accessibility.outputs.maps import fr_number
 
     c = result.contours
     if result.population is None or c["population"].isna().all():
@@ -296,9 +296,9 @@ def write_outputs(
     """
     import geopandas as gpd
 
-    from .._io import run_outputs
-    from .plot import draw_isochrones
-    from .raster import write_geotiff
+    from accessibility._io import run_outputs
+    from accessibility.isochrones.plot import draw_isochrones
+    from accessibility.isochrones.raster import write_geotiff
 
     run = run if run is not None else (result.manifest or Run("isochrones"))
     s = result.surface

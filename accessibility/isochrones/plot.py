@@ -1,7 +1,7 @@
 """The map of an isochrone run: the travel-time raster in classes, the isochrone outlines, the
 sites, the communes and départements for context, a legend, a scale bar, a north arrow and the
 sources — drawn in the raster's own projection with the house style of
-:mod:`accessibility.maps` (its colours, scale bar, French numbers and 256-colour PNG).
+:mod:`accessibility.outputs.maps` (its colours, scale bar, French numbers and 256-colour PNG).
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..maps import ATTRIBUTION, TIME_COLORS, boundary_path, fr_number, polygon_path, save_png, scale_bar
+from accessibility.outputs.maps import (
+    ATTRIBUTION,
+    TIME_COLORS,
+    boundary_path,
+    fr_number,
+    polygon_path,
+    save_png,
+    scale_bar,
+)
 
 __all__ = ["surface_classes", "draw_isochrones"]
 
@@ -144,7 +152,7 @@ def _draw_context(ax, poly, departements) -> None:
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import PathPatch
 
-    from ..communes import departement_of
+    from accessibility.inputs.communes import departement_of
 
     ax.add_collection(PatchCollection([PathPatch(p) for p in (polygon_path(q) for q in poly.geometry) if p is not None],
                                       facecolor="#f4f4f4", edgecolor="#c8c8c8", linewidth=0.3, zorder=1),

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataFormatError, InvalidParameterError
-from .grid import Grid
-from .surface import Surface
+from accessibility.errors import DataFormatError, InvalidParameterError
+from accessibility.isochrones.grid import Grid
+from accessibility.isochrones.surface import Surface
 
 __all__ = [
     "check_minutes",
@@ -114,7 +114,7 @@ def population_from_communes(grid: Grid, polygons, populations, *, where=None, w
     ----------
     grid : Grid
     polygons : geopandas.GeoDataFrame
-        ``code`` and polygons, any CRS (:func:`accessibility.communes.load_commune_polygons`).
+        ``code`` and polygons, any CRS (:func:`accessibility.inputs.communes.load_commune_polygons`).
     populations : mapping or pandas.Series
         Inhabitants per commune code (NaN or missing: unknown, left out and counted).
     where : np.ndarray of bool, shape grid.shape, optional
@@ -213,7 +213,7 @@ def load_population_points(path: str | os.PathLike):
     """
     import pandas as pd
 
-    from .._io import line_of, read_table, require_numbers
+    from accessibility._io import line_of, read_table, require_numbers
 
     what = "population grid"
     df = read_table(path, {"lon": ("lon", "longitude", "x"), "lat": ("lat", "latitude", "y"),

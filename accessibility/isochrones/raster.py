@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .surface import DIRECTION, Surface
+from accessibility.isochrones.surface import DIRECTION, Surface
 
 __all__ = ["COG_OPTIONS", "write_geotiff"]
 
@@ -46,7 +46,7 @@ def write_geotiff(surface: Surface, path: str | os.PathLike, *, title: str | Non
     """
     import rasterio
 
-    from .. import __version__
+    from accessibility import __version__
 
     p = Path(path)
     g = surface.grid

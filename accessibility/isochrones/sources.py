@@ -1,11 +1,11 @@
-"""The sites of an isochrone run, as :class:`~accessibility.places.Places`.
+"""The sites of an isochrone run, as :class:`~accessibility.engine.places.Places`.
 
 Three ways to give them, the three modes of ``access isochrones``:
 
 - points: ``--from LON,LAT[,LABEL]`` (:func:`points_places`): each point must be placed on the
   network (a point off the network is an error naming it, not a silent move);
 - a service source (:func:`service_places`), read by the shared point loader of ``access site``
-  (:func:`accessibility.sites.load_sites`): ``france-services``, ``mediation``, ``cnfs``,
+  (:func:`accessibility.inputs.points.load_sites`): ``france-services``, ``mediation``, ``cnfs``,
   ``bpe:TYPEQU[+TYPEQU]`` (the communes having the equipment, at their centre, as ``access
   compute`` places them), or a CSV / GeoPackage of points, with ``--filter``;
 - a gamme (:func:`gamme_servers`): every commune of the extract, and which equipment of the gamme
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidParameterError, SnapError
-from ..graph import Graph
-from ..places import OUTSIDE, Places
-from ..settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
+from accessibility.engine.places import OUTSIDE, Places
+from accessibility.errors import InvalidParameterError, SnapError
+from accessibility.network.graph import Graph
+from accessibility.settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
 
 __all__ = [
     "parse_point",
@@ -102,14 +102,14 @@ def load_service_table(
     filters=(),
 ):
     """The ``id, name, lon, lat`` table of a point source and its file, through the shared
-    loader (:func:`accessibility.sites.load_sites`: known names, CSV or vector files, filters).
+    loader (:func:`accessibility.inputs.points.load_sites`: known names, CSV or vector files, filters).
 
     Raises
     ------
     InvalidParameterError, InputFileError, DataFormatError, NoServiceError
-        As :func:`accessibility.sites.load_sites`.
+        As :func:`accessibility.inputs.points.load_sites`.
     """
-    from ..sites import load_sites
+    from accessibility.inputs.points import load_sites
 
     return load_sites(source, data_dir=data_dir, filters=filters, id_column=id_column, name_column=name_column,
                       lon_column=lon_column, lat_column=lat_column)
@@ -123,7 +123,7 @@ def parse_bpe_source(source: str) -> tuple[str, ...] | None:
     InvalidParameterError
         A malformed ``bpe:`` value.
     """
-    from ..sites import parse_service
+    from accessibility.inputs.points import parse_service
 
     t = str(source).strip()
     return parse_service(t).types if t.lower().startswith("bpe:") else None
@@ -150,7 +150,7 @@ def service_places(
     ----------
     graph : Graph
     source : str
-        See :func:`accessibility.sites.parse_service`.
+        See :func:`accessibility.inputs.points.parse_service`.
     communes, bpe : pandas.DataFrame
         Needed for ``bpe:`` sources.
     data_dir : path or DataDir, optional
@@ -172,7 +172,7 @@ def service_places(
     ------
     InvalidParameterError, InputFileError, DataFormatError, NoServiceError
     """
-    from ..sites import load_sites, parse_service
+    from accessibility.inputs.points import load_sites, parse_service
 
     spec = parse_service(source)
     if spec.kind == "bpe":
@@ -213,7 +213,7 @@ def gamme_servers(graph: Graph, communes, bpe, gammes, tier: str, *, departement
     NoCommuneError
         No commune of ``departements`` can be placed.
     """
-    from ..zones import check_access_options, gamme_presence, place_communes
+    from accessibility.analyses.zones import check_access_options, gamme_presence, place_communes
 
     opts = check_access_options(departements=departements, tiers=(tier,), methods=("mean",),
                                 max_distance_m=max_distance_m)

@@ -34,13 +34,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InvalidParameterError, NoServiceError
-from ..graph import Graph
-from ..places import Places
-from ..routing.dijkstra import check_graph_arg
-from ..settings import CONNECTOR_SPEED_KMH
-from . import _kernels
-from .grid import DEFAULT_CRS, DEFAULT_RESOLUTION_M, Grid, check_crs, check_resolution, grid_covering
+from accessibility.engine.places import Places
+from accessibility.errors import InvalidParameterError, NoServiceError
+from accessibility.isochrones import _kernels
+from accessibility.isochrones.grid import (
+    DEFAULT_CRS,
+    DEFAULT_RESOLUTION_M,
+    Grid,
+    check_crs,
+    check_resolution,
+    grid_covering,
+)
+from accessibility.network.graph import Graph
+from accessibility.routing.dijkstra import check_graph_arg
+from accessibility.settings import CONNECTOR_SPEED_KMH
 
 __all__ = [
     "OFFROAD_MAX_DISTANCE_M",
@@ -216,7 +223,7 @@ def _chain_shapes(graph: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _node_times(graph: Graph, sites: Places, groups: np.ndarray, cutoff_s: float) -> np.ndarray:
     """``(n_nodes, m)`` seconds from every node to the nearest site of each group (reverse
     searches from the sites' in-anchors; one search per group, parallel over groups)."""
-    from ..routing import _kernels as rk
+    from accessibility.routing import _kernels as rk
 
     sn = sites.snapped
     n_anchor = np.diff(sn.in_ptr)
@@ -438,7 +445,7 @@ def point_times(
     """
     sites, g = _checked_sites(graph, sites, groups)
     radius, speed, mm = _check_rule(max_offroad_m, connector_speed_kmh, max_minutes)
-    from ..routing.snap import _checked_points
+    from accessibility.routing.snap import _checked_points
 
     lon, lat = _checked_points(lon, lat, 0.0, speed)
     cut = np.inf if mm is None else mm * 60.0
@@ -479,7 +486,7 @@ def _reached_bounds(graph: Graph, vt_min: np.ndarray, limit_s: float, radius: fl
     """Projected bounds of the road vertices reached within ``limit_s``, widened by ``radius``:
     the bounds of their lon/lat box, its edges densified before projecting (the image of the
     box's outline bounds the image of the box)."""
-    from .grid import _transformer
+    from accessibility.isochrones.grid import _transformer
 
     ok = vt_min <= limit_s
     nn = graph.n_nodes
@@ -512,7 +519,7 @@ def travel_time_surface(
     ----------
     graph : Graph
     sites : Places
-        Put on ``graph`` (:class:`~accessibility.places.Places`); those not placed are ignored.
+        Put on ``graph`` (:class:`~accessibility.engine.places.Places`); those not placed are ignored.
     resolution_m : float, default 200
         Side of a cell (metres).
     crs : str, default ``"EPSG:2154"``
@@ -548,7 +555,7 @@ def travel_time_surface(
     Examples
     --------
     >>> from accessibility import load_graph                                  # doctest: +SKIP
-    >>> from accessibility.places import Places
+    >>> from accessibility.engine.places import Places
     >>> g = load_graph()
     >>> digne = Places.from_arrays(g, ["digne"], [6.2356], [44.0925])
     >>> s = travel_time_surface(g, digne, max_minutes=30)
@@ -626,7 +633,7 @@ def gamme_surface(
         The communes that can serve (every commune of the extract placed on the graph), each
         equipment at its commune's centre (times centre to centre, as INSEE's).
     present : array-like of bool, shape (len(servers), m)
-        Server ``p`` has equipment ``k`` (:func:`accessibility.services.equipment_presence`,
+        Server ``p`` has equipment ``k`` (:func:`accessibility.inputs.services.equipment_presence`,
         restricted to the equipments found in the extract).
     **kwargs
         As :func:`travel_time_surface`.

@@ -1,8 +1,8 @@
 """Routing on the car graph: numba kernels, node-level searches, snapping, place-level searches."""
 
-from .dijkstra import nearest_source, shortest_times, time_matrix
-from .points import Route, nearest_place, place_matrix, route
-from .snap import Snapped, snap_points
+from accessibility.routing.dijkstra import nearest_source, shortest_times, time_matrix
+from accessibility.routing.points import Route, nearest_place, place_matrix, route
+from accessibility.routing.snap import Snapped, snap_points
 
 __all__ = [
     "shortest_times",

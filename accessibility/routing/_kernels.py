@@ -22,7 +22,7 @@ Unreachable nodes, and nodes beyond the cutoff, end at ``inf``. Times agree with
 Dijkstra up to floating-point rounding (chain offsets are summed before being added).
 :func:`one_to_one_path` (predecessors on the full graph, for routes) runs a heap Dijkstra.
 
-The reduction is derived state of the graph: :meth:`accessibility.graph.Graph.reduced` builds
+The reduction is derived state of the graph: :meth:`accessibility.network.graph.Graph.reduced` builds
 it once per direction and the graph cache saves it; the entry points take it as ``red``.
 """
 
@@ -805,8 +805,8 @@ def _matrix(indptr, indices, w, core_of, a1, o1, a2, o2, c_ptr, c_idx, c_w, inv_
 
 class Reduction:
     """The reduced graph of a CSR (see the module docstring); arrays only, built by
-    :func:`build_reduction`. A :class:`~accessibility.graph.Graph` keeps one per direction
-    (:meth:`~accessibility.graph.Graph.reduced`) and saves it in its cache."""
+    :func:`build_reduction`. A :class:`~accessibility.network.graph.Graph` keeps one per direction
+    (:meth:`~accessibility.network.graph.Graph.reduced`) and saves it in its cache."""
 
     __slots__ = ("core_of", "anchor1", "offset1", "anchor2", "offset2",
                  "c_indptr", "c_indices", "c_time", "inv_delta", "n_slots")
@@ -872,8 +872,8 @@ class Reduction:
 def build_reduction(indptr: np.ndarray, indices: np.ndarray, w: np.ndarray) -> Reduction:
     """The reduced graph of a CSR (0.08 s on the PACA graph, 430,000 nodes).
 
-    A :class:`~accessibility.graph.Graph` builds it once per direction and keeps it
-    (:meth:`~accessibility.graph.Graph.reduced`); call this directly only for raw CSR arrays.
+    A :class:`~accessibility.network.graph.Graph` builds it once per direction and keeps it
+    (:meth:`~accessibility.network.graph.Graph.reduced`); call this directly only for raw CSR arrays.
     """
     core_of, a1, o1, a2, o2, c_ptr, c_idx, c_w = _reduce(indptr, indices, w)
     red = Reduction()

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, InvalidParameterError
-from ..graph import Graph
+from accessibility.errors import InputFileError, InvalidParameterError
+from accessibility.network.graph import Graph
 
 __all__ = [
     "ContractionHierarchy",
@@ -185,7 +185,7 @@ def build_ch(
     InvalidParameterError
         A limit below 1 (``max_settled``) or below 0 (``max_hops``).
     """
-    from . import _ch, _kernels
+    from accessibility.routing import _ch, _kernels
 
     if int(max_settled) < 1:
         raise InvalidParameterError(f"max_settled must be >= 1, got {max_settled!r}")
@@ -279,7 +279,7 @@ def save_ch(ch: ContractionHierarchy, directory: str | os.PathLike) -> Path:
     Path
         The directory.
     """
-    from .._io import staged_dir
+    from accessibility._io import staged_dir
 
     d = Path(directory)
     with staged_dir(d) as tmp:
@@ -461,8 +461,8 @@ def phast_nearest_source(
     InvalidParameterError
         Bad node ids, times or cutoff, or a hierarchy of another graph.
     """
-    from . import _ch
-    from .dijkstra import _cutoff, _node_ids
+    from accessibility.routing import _ch
+    from accessibility.routing.dijkstra import _cutoff, _node_ids
 
     _check_pair(graph, ch)
     src = _node_ids(graph, sources, "sources")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidParameterError
-from ..graph import Graph
-from . import _kernels
+from accessibility.errors import InvalidParameterError
+from accessibility.network.graph import Graph
+from accessibility.routing import _kernels
 
 __all__ = ["shortest_times", "nearest_source", "time_matrix"]
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidParameterError
-from ..graph import Graph
-from .ch import ContractionHierarchy, _check_pair
-from .snap import Snapped
+from accessibility.errors import InvalidParameterError
+from accessibility.network.graph import Graph
+from accessibility.routing.ch import ContractionHierarchy, _check_pair
+from accessibility.routing.snap import Snapped
 
 __all__ = ["STRATEGIES", "SERIAL_BELOW", "MatrixQuery", "travel_matrix", "node_matrix",
            "choose_strategy", "add_same_stretch"]
@@ -72,7 +72,7 @@ def choose_strategy(
 
 def _reduction_tl(graph: Graph) -> tuple:
     """The reduced core with lengths (see ``_kernels._reduce_tl``), kept on the graph."""
-    from . import _kernels
+    from accessibility.routing import _kernels
 
     red = graph._cache.get("reduction_tl")
     if red is None:
@@ -106,7 +106,7 @@ class MatrixQuery:
     def __init__(self, graph: Graph, tgt_ptr, tgt_nodes, tgt_time_s, tgt_length_m, *,
                  strategy: str, hierarchy: ContractionHierarchy | None, cutoff: float,
                  stall: bool = True) -> None:
-        from . import _ch
+        from accessibility.routing import _ch
 
         if strategy not in ("dijkstra", "ch", "phast"):
             raise InvalidParameterError(f"strategy must be dijkstra, ch or phast here, got {strategy!r}")
@@ -171,7 +171,7 @@ class MatrixQuery:
         seconds : np.ndarray of float64, shape (n_origins, n_destinations)
         metres : np.ndarray of float64, same shape, or None when ``metres`` is False
         """
-        from . import _ch, _kernels
+        from accessibility.routing import _ch, _kernels
 
         g = self.graph
         i64, f64 = np.int64, np.float64
@@ -260,7 +260,7 @@ def travel_matrix(
     InvalidParameterError
         Unknown strategy, negative cutoff, or a hierarchy of another graph.
     """
-    from .dijkstra import _cutoff
+    from accessibility.routing.dijkstra import _cutoff
 
     cut = _cutoff(cutoff_s)
     s, ch = _resolve(graph, len(origins), len(destinations), strategy, hierarchy)
@@ -276,7 +276,7 @@ def add_same_stretch(out_t: np.ndarray, out_l: np.ndarray | None, origins: Snapp
                      destinations: Snapped, cutoff: float) -> None:
     """Merge, in place, the trips along one contracted stretch (they pass no graph node, so no
     search sees them): a better time wins, and an equal time with fewer metres."""
-    from .points import _same_chain
+    from accessibility.routing.points import _same_chain
 
     ia, ib, t, m = _same_chain(origins, destinations)
     for i, j, ti, mi in zip(ia, ib, t, m):
@@ -304,7 +304,7 @@ def node_matrix(
     InvalidParameterError
         Bad node id, unknown strategy, negative cutoff, or a hierarchy of another graph.
     """
-    from .dijkstra import _cutoff, _node_ids
+    from accessibility.routing.dijkstra import _cutoff, _node_ids
 
     src = _node_ids(graph, sources, "sources")
     tgt = _node_ids(graph, targets, "targets")

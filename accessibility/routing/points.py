@@ -10,18 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._geo import haversine_m
-from ..errors import InvalidParameterError, SnapError
-from ..graph import Graph
-from . import _kernels
-from .dijkstra import _cutoff, check_graph_arg
-from .snap import Snapped, snap_points, subset_snapped
+from accessibility._geo import haversine_m
+from accessibility.errors import InvalidParameterError, SnapError
+from accessibility.network.graph import Graph
+from accessibility.routing import _kernels
+from accessibility.routing.dijkstra import _cutoff, check_graph_arg
+from accessibility.routing.snap import Snapped, snap_points, subset_snapped
 
 __all__ = ["nearest_place", "nearest_place_groups", "place_matrix", "Route", "route"]
 
 
 def as_snapped(x, what: str) -> Snapped:
-    """The :class:`Snapped` of ``x`` (a :class:`~accessibility.places.Places` or a
+    """The :class:`Snapped` of ``x`` (a :class:`~accessibility.engine.places.Places` or a
     :class:`Snapped`), or :class:`InvalidParameterError` naming what was given."""
     if isinstance(x, Snapped):
         return x
@@ -111,7 +111,7 @@ def nearest_place(
     ----------
     graph : Graph
     origins, places : Places or Snapped
-        Places put on ``graph`` (:class:`~accessibility.places.Places`, or
+        Places put on ``graph`` (:class:`~accessibility.engine.places.Places`, or
         :func:`~accessibility.routing.snap.snap_points`); those not placed are ignored.
     cutoff_s : float, optional
         Times above it (seconds) are ``inf``.
@@ -235,7 +235,7 @@ def nearest_place_groups(
 def place_matrix(graph: Graph, origins, destinations, *, cutoff_s: float | None = None) -> np.ndarray:
     """Times from every origin to every destination, parallel over origins.
 
-    ``origins`` and ``destinations`` are :class:`~accessibility.places.Places` (or
+    ``origins`` and ``destinations`` are :class:`~accessibility.engine.places.Places` (or
     :class:`Snapped`) put on ``graph``.
 
     Returns

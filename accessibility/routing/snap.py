@@ -2,7 +2,7 @@
 
 A place snaps to the nearest vertex of the road network (a junction or any shape point along a
 road) within ``max_distance_m``, searched with the graph's grid index
-(:meth:`~accessibility.graph.Graph.snap_index`, in a local azimuthal equidistant projection) and
+(:meth:`~accessibility.network.graph.Graph.snap_index`, in a local azimuthal equidistant projection) and
 measured with the great-circle distance. The straight access leg is added at
 ``connector_speed_kmh``. A place on a contracted road stretch gets *anchors*: the graph nodes at
 both ends of its stretch, with the time along the road to or from each. Places beyond the limit
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._geo import haversine_m
-from ..errors import InvalidParameterError, SnapError
-from ..graph import Graph
-from ..settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
-from .dijkstra import check_graph_arg
+from accessibility._geo import haversine_m
+from accessibility.errors import InvalidParameterError, SnapError
+from accessibility.network.graph import Graph
+from accessibility.routing.dijkstra import check_graph_arg
+from accessibility.settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
 
 __all__ = ["Snapped", "snap_points", "subset_snapped"]
 

@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidParameterError
-from ..maps import fr_number
+from accessibility.errors import InvalidParameterError
+from accessibility.outputs.maps import fr_number
 
 __all__ = [
     "MAX_BODY_BYTES", "MAX_ADDED_SITES", "MAX_K", "MAX_LABEL_CHARS", "EXACT_TIME_LIMIT_S", "OBJECTIVES_FR",

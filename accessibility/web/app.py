@@ -34,9 +34,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import AccessibilityError, InvalidParameterError
-from .api import MAX_BODY_BYTES, RequestError, parse_json_body, parse_optimize, parse_what_if
-from .planner import Planner, dumps
+from accessibility.errors import AccessibilityError, InvalidParameterError
+from accessibility.web.api import MAX_BODY_BYTES, RequestError, parse_json_body, parse_optimize, parse_what_if
+from accessibility.web.planner import Planner, dumps
 
 __all__ = ["create_app", "STATIC_DIR", "SECURITY_HEADERS", "DRAIN_MAX_BYTES", "LOOPBACK_HOSTS"]
 

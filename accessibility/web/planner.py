@@ -1,4 +1,4 @@
-"""The page's answers, from one read-only :class:`~accessibility.siting.SitingModel`.
+"""The page's answers, from one read-only :class:`~accessibility.analyses.siting.SitingModel`.
 
 A :class:`Planner` holds the model (loaded once: graph, communes, existing sites, base times),
 the commune polygons and what every answer shares (the base situation, the polygons as GeoJSON,
@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidParameterError, NoCommuneError, SnapError
-from ..maps import TIME_COLORS, UNPLACED_COLOR, fr_number, time_classes
-from ..places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
-from ..settings import SNAP_MAX_DISTANCE_M, TIER_LABELS
-from ..siting.model import Scenario, SitingModel
-from ..zones import zone_grise
-from .api import (
+from accessibility.analyses.siting.model import Scenario, SitingModel
+from accessibility.analyses.zones import zone_grise
+from accessibility.engine.places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
+from accessibility.errors import InvalidParameterError, NoCommuneError, SnapError
+from accessibility.outputs.maps import TIME_COLORS, UNPLACED_COLOR, fr_number, time_classes
+from accessibility.settings import SNAP_MAX_DISTANCE_M, TIER_LABELS
+from accessibility.web.api import (
     EXACT_TIME_LIMIT_S,
     MAX_ADDED_SITES,
     MAX_BODY_BYTES,
@@ -91,7 +91,7 @@ class GammeColouring:
 
     @classmethod
     def from_access(cls, result, tier: str) -> GammeColouring:
-        """From an :class:`~accessibility.zones.AccessResult` computed with ``tier`` and the mean method."""
+        """From an :class:`~accessibility.analyses.zones.AccessResult` computed with ``tier`` and the mean method."""
         a = result.access
         a = a[(a["tier"] == tier) & (a["method"] == "mean")]
         if a.empty:
@@ -128,7 +128,7 @@ def _records(df: pd.DataFrame, columns: list[str]) -> list[dict]:
 
 
 def _totals(scenario: Scenario) -> dict:
-    """``{"before": {...}, "after": {...}}`` (:func:`accessibility.siting.model.totals`)."""
+    """``{"before": {...}, "after": {...}}`` (:func:`accessibility.analyses.siting.model.totals`)."""
     return {r.pop("when"): {k: _clean(v) for k, v in r.items()} for r in scenario.totals.to_dict("records")}
 
 
@@ -346,7 +346,7 @@ class Planner:
     def export(self, w: WhatIf, fmt: str) -> Export:
         """The scenario as ``csv`` (communes), ``gpkg`` (``access site``'s GeoPackage) or ``png``
         (``access site``'s map after the what-if)."""
-        from ..siting.report import plot_site_map, write_site_outputs
+        from accessibility.analyses.siting.report import plot_site_map, write_site_outputs
 
         sc = self.evaluate(w)
         if fmt == "csv":
@@ -367,7 +367,7 @@ class Planner:
 
     def _base_map(self):
         if self._map_base is None:
-            from ..maps import map_base
+            from accessibility.outputs.maps import map_base
 
             cl = self.communes_lonlat
             self._map_base = map_base(cl["code"], cl["departement"], cl["lon"], cl["lat"], self.polygons)

@@ -1,0 +1,1 @@
+"""Analyses built on the engine: zones grises, siting, fragility, distanciers."""

@@ -1,0 +1,1 @@
+"""The access engine: places on the graph, the study, nearest-equipment times."""

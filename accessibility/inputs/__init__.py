@@ -1,0 +1,1 @@
+"""Inputs: OSM roads, communes, BPE and gammes, point services, data directories."""

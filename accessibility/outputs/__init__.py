@@ -1,0 +1,1 @@
+"""Outputs shared by every command: maps and the run manifest."""
