@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from accessibility import _io, report
+from accessibility import _io
+from accessibility.analyses import zones_report as report
 from accessibility._io import OutputDir, check_out_dir
 from accessibility.analyses.zones import compute_access
 from accessibility.errors import InputFileError, InvalidParameterError

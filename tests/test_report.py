@@ -8,7 +8,7 @@ import pyogrio
 import pytest
 from shapely.geometry import box
 
-from accessibility import report
+from accessibility.analyses import zones_report as report
 from accessibility._io import OutputDir
 from accessibility.analyses.zones import compute_access
 from accessibility.analyses.zones_report import format_summary, write_outputs
