@@ -6,6 +6,10 @@ The main objects::
     g = load_graph()                       # embedded Alpes du Sud, cached
     s = snap_points(g, lon, lat)           # places onto the road graph
 
+Matrices come at two levels whose names say which: the core (numpy arrays in seconds and metres,
+``travel_matrix_s``, ``node_matrix_s``, ``matrix_s``, ``nearest_s``) and the user level
+(labelled DataFrames in minutes and km: ``travel_time_matrix``, ``matrix_frame``).
+
 Names are imported on first use (PEP 562), so ``import accessibility`` and ``access --help``
 load neither numba nor pandas.
 """
@@ -30,6 +34,8 @@ _EXPORTS = {
     "build_graph": "network.graph",
     "graph_from_edges": "network.graph",
     "load_graph": "network.graph",
+    "EdgeOptions": "network.graph",
+    "ContractionHierarchy": "network.hierarchy",
     "shortest_times": "routing",
     "nearest_source": "routing",
     "time_matrix": "routing",
@@ -37,11 +43,20 @@ _EXPORTS = {
     "snap_points": "routing",
     "nearest_place": "routing",
     "place_matrix": "routing",
+    # matrices, core level: numpy arrays in seconds (and metres)
+    "travel_matrix_s": "routing.matrix",
+    "node_matrix_s": "routing.matrix",
+    "choose_strategy": "routing.matrix",
     "Route": "routing",
     "route": "routing",
     "AccessResult": "analyses.zones",
     "compute_access": "analyses.zones",
     "Places": "engine.places",
+    "PlaceOptions": "engine.places",
+    "nearest_s": "engine.places",
+    "matrix_s": "engine.places",
+    # matrices, user level: labelled DataFrames in minutes and km
+    "travel_time_matrix": "engine.places",
     "Run": "outputs.manifest",
     "SitingModel": "analyses.siting",
     "write_matrix": "analyses.distancier",

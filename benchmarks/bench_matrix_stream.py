@@ -62,7 +62,9 @@ def case(label: str, pbf: Path, sizes: list[tuple[str, int | None]], *, departem
     from accessibility.network.graph import load_graph
 
     g = load_graph(pbf, cache_dir=CACHE)
-    g.hierarchy()  # cached beside the graph: the runs below only load it
+    from accessibility.routing.ch import hierarchy
+
+    hierarchy(g)  # cached beside the graph: the runs below only load it
     out = {"nodes": g.n_nodes, "runs": {}}
     with tempfile.TemporaryDirectory() as d:
         for name, n in sizes:

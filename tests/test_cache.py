@@ -46,8 +46,8 @@ def _same(a, b) -> bool:
 
 FILES = ["meta.json", "indptr.npy", "indices.npy", "time_s.npy", "rev_indptr.npy", "rev_time_s.npy", "x.npy",
          "chain_tail.npy", "shape_chain.npy", "shape_offset_s.npy", "snap.cell_ptr.npy", "snap.cell_vert.npy",
-         "snap.vx.npy", "core_fwd.c_indices.npy", "core_fwd.c_time.npy", "core_rev.anchor1.npy", "core_rev.offset2.npy",
-         "core_fwd.n_slots.npy"]
+         "snap.vx.npy", "core_fwd.c_indices.npy", "core_fwd.c_time_s.npy", "core_rev.anchor1.npy", "core_rev.offset2_s.npy",
+         "core_fwd.n_slots.npy", "core_fwd.c_length_m.npy", "core_rev.offset1_m.npy"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -95,11 +95,13 @@ CORRUPTIONS = {
     "snap-vertex-dup": ("snap.cell_vert", lambda a, r: _at(a, r, a[0])),
     "snap-pointer": ("snap.cell_ptr", lambda a, r: _swap(a, r)),
     "core-index": ("core_fwd.c_indices", lambda a, r: _at(a, r, 10**8)),
-    "core-negative-time": ("core_rev.c_time", lambda a, r: _at(a, r, -1.0)),
+    "core-negative-time": ("core_rev.c_time_s", lambda a, r: _at(a, r, -1.0)),
     "core-anchor": ("core_fwd.anchor2", lambda a, r: _at(a, r, 10**8)),
-    "core-offset": ("core_rev.offset1", lambda a, r: _at(a, r, np.nan)),
+    "core-offset": ("core_rev.offset1_s", lambda a, r: _at(a, r, np.nan)),
     "core-slots": ("core_fwd.n_slots", lambda a, r: np.asarray(3)),
     "core-delta": ("core_fwd.inv_delta", lambda a, r: np.asarray(-1.0)),
+    "core-negative-length": ("core_fwd.c_length_m", lambda a, r: _at(a, r, -1.0)),
+    "core-offset-metres": ("core_rev.offset2_m", lambda a, r: _at(a, r, np.inf)),
 }
 
 

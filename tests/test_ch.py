@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
 from accessibility.errors import InputFileError, InvalidParameterError
-from accessibility.network.graph import graph_from_edges
+from accessibility.network.graph import EdgeOptions, graph_from_edges
 from accessibility.routing import nearest_source, place_matrix, snap_points
 from accessibility.routing.ch import build_ch, check_ch, load_ch, phast_nearest_source, save_ch
 from accessibility.routing.matrix import MatrixQuery, choose_strategy, node_matrix, travel_matrix
@@ -96,7 +96,8 @@ def _random_road_graph(rng, n_core, n_extra, n_detached):
 def _graph(rng, n_core, n_extra, n_detached):
     u, v, t, m, n = _random_road_graph(rng, n_core, n_extra, n_detached)
     g, _ = graph_from_edges(u, v, t, length_m=m, x=np.arange(n, dtype=float), y=np.zeros(n),
-                            contract=False, largest_component=False)
+                            contract=False,
+                              options=EdgeOptions(largest_component=False))
     return g
 
 
@@ -228,7 +229,8 @@ def test_unreachable_and_zero_times():
     t = [3.0, 0.0, 4.0, 1.0, 1.0, 0.0, 0.0]
     m = [30.0, 5.0, 40.0, 10.0, 10.0, 1.0, 1.0]
     g, ids = graph_from_edges(u, v, t, length_m=m, x=np.arange(6.0), y=np.zeros(6),
-                              contract=False, largest_component=False)
+                              contract=False,
+                              options=EdgeOptions(largest_component=False))
     ch = build_ch(g)
     for strategy in STRATEGIES:
         tt, mm = node_matrix(g, ids[[0, 3]], ids[[2, 4, 0]], strategy=strategy, hierarchy=ch)
@@ -237,14 +239,35 @@ def test_unreachable_and_zero_times():
         np.testing.assert_array_equal(mm, [[32.0, np.inf, 0.0], [np.inf, 10.0, np.inf]])
 
 
+_CH_ARRAYS = ("node_rank", "anchor1", "offset1_s", "offset1_m", "anchor2", "offset2_s", "offset2_m",
+              "up_indptr", "up_indices", "up_time_s", "up_length_m", "up_mid", "down_indptr",
+              "down_indices", "down_time_s", "down_length_m", "down_mid")
+
+
 def test_build_is_deterministic_and_limits_only_add_shortcuts(embedded_graph):
-    a = build_ch(embedded_graph)
-    b = build_ch(embedded_graph)
-    for name in ("node_rank", "anchor1", "anchor2", "up_indptr", "up_indices", "up_time_s",
-                 "up_length_m", "up_mid", "down_indptr", "down_indices", "down_time_s",
-                 "down_length_m", "down_mid"):
+    g = embedded_graph
+    a = build_ch(g)
+    b = build_ch(g)
+    for name in _CH_ARRAYS:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.build["n_shortcuts"] > 0
+    # tighter witness limits: the build stays deterministic, stops witness searches earlier, so
+    # it proves fewer shortcuts redundant (more of them), and every answer stays the same
+    lim = build_ch(g, max_settled=5, max_hops=2)
+    lim2 = build_ch(g, max_settled=5, max_hops=2)
+    for name in _CH_ARRAYS:
+        np.testing.assert_array_equal(getattr(lim, name), getattr(lim2, name), err_msg=name)
+    assert lim.build["max_settled"] == 5 and lim.build["max_hops"] == 2
+    assert lim.build["n_shortcuts"] > a.build["n_shortcuts"]
+    assert lim.n_core == a.n_core and np.array_equal(np.asarray(lim.node_rank) >= 0, np.asarray(a.node_rank) >= 0)
+    rng = np.random.default_rng(7)
+    src, tgt = rng.integers(0, g.n_nodes, 30), rng.integers(0, g.n_nodes, 40)
+    ref = sp_dijkstra(g.to_scipy(), indices=src)[:, tgt]
+    t_a, m_a = node_matrix(g, src, tgt, strategy="ch", hierarchy=a)
+    t_l, m_l = node_matrix(g, src, tgt, strategy="ch", hierarchy=lim)
+    np.testing.assert_allclose(t_a, ref, rtol=1e-9)
+    np.testing.assert_allclose(t_l, ref, rtol=1e-9)
+    np.testing.assert_allclose(m_l, m_a, rtol=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,10 +367,19 @@ def test_save_load_roundtrip_memory_mapped(tmp_path, embedded_graph, embedded_ch
     assert load_ch(d, mmap=False).n_core == embedded_ch.n_core
 
 
-def _corrupt(tmp_path, ch, name, fn):
+def _corrupt(tmp_path, ch, name, fn, *, recrc: bool = True):
+    """Save ``ch``, rewrite one array with ``fn``; with ``recrc``, record the new array's CRC in
+    meta.json too, so that the content checks (not the CRC) are what must catch it."""
+    import zlib
+
     d = save_ch(ch, tmp_path / name)
-    a = np.load(d / f"{name}.npy")
-    np.save(d / f"{name}.npy", fn(a.copy()))
+    b = fn(np.load(d / f"{name}.npy").copy())
+    np.save(d / f"{name}.npy", b)
+    if recrc:
+        meta = json.loads((d / "meta.json").read_text())
+        meta["arrays"][name] = {"dtype": b.dtype.str, "shape": list(b.shape),
+                                "crc32": zlib.crc32(np.ascontiguousarray(b).tobytes()) if b.size else 0}
+        (d / "meta.json").write_text(json.dumps(meta))
     return d
 
 
@@ -364,9 +396,12 @@ def _corrupt(tmp_path, ch, name, fn):
     ],
 )
 def test_load_detects_corrupt_arrays(tmp_path, embedded_ch, name, fn, match):
-    d = _corrupt(tmp_path, embedded_ch, name, fn)
+    # the CRC recorded at save time refuses the rewritten file...
+    with pytest.raises(InputFileError, match="damaged"):
+        load_ch(_corrupt(tmp_path / "crc", embedded_ch, name, fn, recrc=False))
+    # ...and the content checks refuse it even with a matching CRC
     with pytest.raises(InputFileError, match=match):
-        load_ch(d)
+        load_ch(_corrupt(tmp_path, embedded_ch, name, fn))
 
 
 def test_load_errors(tmp_path, embedded_graph, embedded_ch):
@@ -399,8 +434,8 @@ def test_bad_parameters(embedded_graph, embedded_ch):
         node_matrix(g, [0], [1], strategy="ch", hierarchy=build_ch(other))
     with pytest.raises(InvalidParameterError, match="source_times_s"):
         phast_nearest_source(g, embedded_ch, [0, 1], source_times_s=[1.0])
-    assert choose_strategy(10, 10, has_hierarchy=False) == "dijkstra"
-    assert choose_strategy(10, 10, has_hierarchy=True) == "ch"
+    assert choose_strategy(10, 10, prepared=False) == "dijkstra"
+    assert choose_strategy(10, 10, prepared=True) == "ch"
 
 
 # ---------------------------------------------------------------------------------------------

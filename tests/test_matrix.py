@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from accessibility.analyses.distancier import matrix_arrays, matrix_frame, write_matrix
 from accessibility.cli.main import cli
-from accessibility.engine.places import Places, matrix
+from accessibility.engine.places import Places, matrix_s, travel_time_matrix
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
@@ -34,16 +34,61 @@ def places(embedded_graph):
     return o, d
 
 
-def test_frame_equals_arrays_equals_places_matrix(embedded_graph, places):
+def _scipy_reference(g, o, d):
+    """Seconds and metres from each origin to each destination computed without our kernels:
+    scipy's Dijkstra on the reverse graph from every anchor of a destination, plus the access
+    legs of both ends; metres along scipy's predecessor path (one fastest path)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    n = g.n_nodes
+    so, sd = o.snapped, d.snapped
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr)) * n + g.indices  # sorted (CSR)
+    t = np.full((len(o), len(d)), np.inf)
+    m = np.full((len(o), len(d)), np.inf)
+    for j in range(len(d)):
+        for k in range(sd.in_ptr[j], sd.in_ptr[j + 1]):
+            dist, pred = dijkstra(g.to_scipy(reverse=True), indices=int(sd.in_node[k]), return_predecessors=True)
+            metres = np.zeros(n)  # metres from each node along its predecessor chain to the anchor
+            order = np.argsort(dist, kind="stable")
+            for v in order[np.isfinite(dist[order])]:
+                if pred[v] >= 0:
+                    metres[v] = metres[pred[v]] + g.length_m[np.searchsorted(keys, v * n + pred[v])]
+            for i in range(len(o)):
+                for q in range(so.out_ptr[i], so.out_ptr[i + 1]):
+                    v = so.out_node[q]
+                    ti = so.out_time_s[q] + dist[v] + sd.in_time_s[k]
+                    if ti < t[i, j]:
+                        t[i, j] = ti
+                        m[i, j] = so.out_length_m[q] + metres[v] + sd.in_length_m[k]
+    return t, m
+
+
+def test_frame_equals_arrays_equals_an_independent_reference(embedded_graph, places):
     o, d = places
-    mins, km = matrix_arrays(embedded_graph, o, d)
-    ref = matrix(embedded_graph, o, d, strategy="dijkstra") / 60.0
-    np.testing.assert_allclose(mins, np.where(np.isfinite(ref), ref, np.nan).astype(np.float32), rtol=1e-6)
-    assert np.isnan(mins[:, 2]).all() and np.isfinite(mins[:, :2]).all()
-    assert (km[:, :2] > 0).all() or (mins[:, :2] == 0).any()
-    df = matrix_frame(embedded_graph, o, d)
+    g = embedded_graph
+    mins, km = matrix_arrays(g, o, d)
+    ref_t, ref_m = _scipy_reference(g, o, d)
+    # no pair lies on one road stretch here (the nearest trip is 3 min), so the node paths of the
+    # reference hold every trip; metres: scipy's one fastest path, no tie on this data
+    fin = np.isfinite(ref_t)
+    assert fin[:, :2].all() and not fin[:, 2].any()
+    np.testing.assert_allclose(mins[fin], (ref_t / 60.0)[fin].astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(km[fin], (ref_m / 1000.0)[fin].astype(np.float32), rtol=1e-6)
+    assert np.nanmin(mins) > 1.0  # the access legs and roads give every pair a real trip
+    assert np.isnan(mins[:, 2]).all() and np.isfinite(mins[:, :2]).all()  # the glacier is not placed
+    # the labelled frames say the same
+    df = matrix_frame(g, o, d)
     assert len(df) == len(o) * 3 and df["minutes"].isna().sum() == len(o)
     np.testing.assert_allclose(df["minutes"].to_numpy(float).reshape(len(o), 3), mins, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(df["km"].to_numpy(float).reshape(len(o), 3), km, rtol=1e-6, equal_nan=True)
+    wide = travel_time_matrix(g, o, d)
+    assert list(wide.index) == list(o.ids) and list(wide.columns) == ["gap", "digne", "glacier"]
+    np.testing.assert_allclose(wide.to_numpy(), mins, rtol=1e-6, equal_nan=True)
+    long = travel_time_matrix(g, o, d, form="long")
+    pd.testing.assert_frame_equal(long.astype({"minutes": np.float32, "km": np.float32}), df,
+                                  check_dtype=False, check_categorical=False, rtol=1e-6)
+    np.testing.assert_allclose(matrix_s(g, o, d, strategy="dijkstra") / 60.0, np.where(np.isnan(mins), np.inf, mins),
+                               rtol=1e-6)
 
 
 def test_dataset_in_parts_equals_the_frame(embedded_graph, places, tmp_path):

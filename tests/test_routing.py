@@ -10,7 +10,7 @@ from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
 from accessibility.errors import InvalidParameterError
 from accessibility.inputs.osm import haversine_m
-from accessibility.network.graph import graph_from_edges
+from accessibility.network.graph import EdgeOptions, graph_from_edges
 from accessibility.routing import nearest_source, route, shortest_times, time_matrix
 
 from .conftest import random_digraph, write_pbf
@@ -30,7 +30,8 @@ def _nx(u, v, w, n):
 def _uncontracted(u, v, w, n):
     """Our graph of the same edges with every node kept (no filter, no contraction)."""
     x = np.arange(n, dtype=float)  # distinct positions so ids map one to one
-    g, ids = graph_from_edges(u, v, w, x=x, y=np.zeros(n), contract=False, largest_component=False)
+    g, ids = graph_from_edges(u, v, w, x=x, y=np.zeros(n), contract=False,
+                              options=EdgeOptions(largest_component=False))
     return g, ids
 
 
@@ -126,7 +127,8 @@ def test_real_graph_against_scipy(embedded_graph):
 def test_unreachable_is_inf_and_cutoff():
     # 0 -> 1 -> 2, 3 isolated from 0
     g, ids = graph_from_edges([0, 1, 3], [1, 2, 0], [5.0, 7.0, 1.0], x=[0, 1, 2, 3], y=[0, 0, 0, 0],
-                              contract=False, largest_component=False)
+                              contract=False,
+                              options=EdgeOptions(largest_component=False))
     d = shortest_times(g, int(ids[0]))
     assert d[ids[2]] == 12.0 and np.isinf(d[ids[3]])
     d = shortest_times(g, int(ids[0]), cutoff_s=10)

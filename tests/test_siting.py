@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from accessibility.analyses.siting import InfeasibleCover, SitingModel, max_coverage, p_median, set_cover
 from accessibility.cli.main import cli
-from accessibility.engine.places import Places
+from accessibility.engine.places import PlaceOptions, Places
 from accessibility.errors import InvalidParameterError, SnapError
 from accessibility.network.graph import graph_from_edges
 
@@ -32,7 +32,7 @@ def valley():
     pops = [1000, 200, 300, 400, 50]
     communes = Places.from_arrays(g, [f"c{n}" for n in names], [toy.NODES[n][0] for n in names],
                                   [toy.NODES[n][1] for n in names], names=names, population=pops, kind="commune")
-    sites = Places.from_arrays(g, ["siteA"], [toy.NODES["A"][0]], [toy.NODES["A"][1]], kind="site")
+    sites = Places.from_arrays(g, ["siteA"], [toy.NODES["A"][0]], [toy.NODES["A"][1]], options=PlaceOptions(kind="site"))
     return g, communes, sites
 
 
@@ -74,7 +74,7 @@ def test_what_if_by_hand_add_and_remove(valley):
     sc = m.evaluate(add=add)
     assert sc.crossings["code"].tolist() == ["cC"] and sc.crossings["crossing"].tolist() == ["enters"]
     assert sc.communes.set_index("code").loc["cD", "minutes_after"] == 5.0
-    sites2 = sites.union(Places.from_arrays(g, ["siteD"], [toy.NODES["D"][0]], [toy.NODES["D"][1]], kind="site"))
+    sites2 = sites.union(Places.from_arrays(g, ["siteD"], [toy.NODES["D"][0]], [toy.NODES["D"][1]], options=PlaceOptions(kind="site")))
     m2 = SitingModel(g, communes, sites2, threshold_min=2.0)
     sc2 = m2.evaluate(remove=["siteD"])
     assert sc2.crossings.set_index("code")["crossing"].to_dict() == {"cD": "leaves", "cI": "leaves"}

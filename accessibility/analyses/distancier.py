@@ -123,8 +123,11 @@ def plan_matrix(graph: Graph, origins: Places, destinations: Places, *, strategy
         raise InvalidParameterError(f"max_minutes must be a positive number of minutes, got {max_minutes!r}")
     if isinstance(chunk_pairs, bool) or not isinstance(chunk_pairs, (int, np.integer)) or chunk_pairs < 1:
         raise InvalidParameterError(f"chunk_pairs must be an integer >= 1, got {chunk_pairs!r}")
-    if strategy == "auto":
-        strategy = "ch" if graph.hierarchy(build=False) is not None or len(origins) * len(destinations) > 250_000 else "dijkstra"
+    if strategy == "auto":  # the package's one rule (routing.matrix.choose_strategy)
+        from accessibility.network.derived import has_saved_hierarchy
+        from accessibility.routing.matrix import choose_strategy
+
+        strategy = choose_strategy(len(origins), len(destinations), prepared=has_saved_hierarchy(graph))
     cutoff = np.inf if max_minutes is None else float(max_minutes) * 60.0
     rows = max(1, int(chunk_pairs) // max(len(destinations), 1))
     return MatrixPlan(origins, destinations, strategy, cutoff, rows, _key(graph, origins, destinations, strategy, cutoff,
@@ -137,7 +140,9 @@ def _query(graph: Graph, plan: MatrixPlan):
         from accessibility.routing.matrix import MatrixQuery
 
         d = plan.destinations.snapped
-        ch = graph.hierarchy() if plan.strategy in ("ch", "phast") else None
+        from accessibility.routing.ch import hierarchy
+
+        ch = hierarchy(graph) if plan.strategy in ("ch", "phast") else None
         plan.query = MatrixQuery(graph, d.in_ptr, d.in_node, d.in_time_s, d.in_length_m, strategy=plan.strategy,
                                  hierarchy=ch, cutoff=plan.cutoff_s)
     return plan.query

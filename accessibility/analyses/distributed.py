@@ -75,19 +75,21 @@ def _load(job: WorkerJob):
     import pandas as pd
 
     from accessibility.analyses.distancier import MatrixPlan, _query
-    from accessibility.engine.places import Places
+    from accessibility.engine.places import PlaceOptions, Places
     from accessibility.network.graph import load_graph
 
     g = load_graph(job.osm, cache_dir=job.cache_dir, profile=job.profile, mmap=True)
     if job.strategy in ("ch", "phast"):
-        g.hierarchy()
+        from accessibility.routing.ch import hierarchy
+
+        hierarchy(g)
     t = pd.read_parquet(job.places_file)
     parts = {}
     for side in ("origin", "destination"):
         s = t[t["side"] == side]
         parts[side] = Places.from_arrays(g, s["id"].to_numpy(object), s["lon"].to_numpy(float),
                                          s["lat"].to_numpy(float), names=s["name"].to_numpy(object),
-                                         max_distance_m=job.max_distance_m)
+                                         options=PlaceOptions(max_distance_m=job.max_distance_m))
     plan = MatrixPlan(parts["origin"], parts["destination"], job.strategy, job.cutoff_s, job.rows_per_part, job.key)
     _query(g, plan)
     return g, plan

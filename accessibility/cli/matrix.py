@@ -91,7 +91,9 @@ def matrix(origins, destinations, departements, max_minutes, strategy, wide, chu
                 graph = load_graph(files["osm"], cache_dir=cache_dir, profile=profile)
                 run.use_graph(graph)
                 if strategy in ("auto", "ch", "phast"):
-                    graph.hierarchy()  # prepared once, cached beside the graph
+                    from accessibility.routing.ch import hierarchy
+
+                    hierarchy(graph)  # prepared once, cached beside the graph
             with run.stage("place"):
                 o = _places(graph, tables["origins"], snap_distance)
                 d = _places(graph, tables["destinations"], snap_distance)
@@ -158,8 +160,8 @@ def _read(run, files, dd, origins, destinations, departements) -> dict:
 
 
 def _places(graph, table, snap_distance):
-    from accessibility.engine.places import Places
+    from accessibility.engine.places import PlaceOptions, Places
 
     return Places.from_arrays(graph, table["id"].to_numpy(object), table["lon"].to_numpy(float),
                               table["lat"].to_numpy(float), names=table["name"].to_numpy(object),
-                              max_distance_m=snap_distance)
+                              options=PlaceOptions(max_distance_m=snap_distance))

@@ -131,7 +131,7 @@ def site(service, filters, id_column, name_column, lon_column, lat_column, depar
 
 def _load(run, files, dd, service, filters, columns, departements, snap_distance, cache_dir, profile) -> dict:
     """Read the inputs, load the graph, place communes and sites."""
-    from accessibility.engine.places import OUTSIDE, Places
+    from accessibility.engine.places import OUTSIDE, PlaceOptions, Places
     from accessibility.errors import NoCommuneError
     from accessibility.inputs.communes import (
         load_code_changes,
@@ -169,7 +169,7 @@ def _load(run, files, dd, service, filters, columns, departements, snap_distance
         if origins.n_placed == 0:
             raise NoCommuneError(f"none of the {len(origins)} communes of {', '.join(deps)} can be placed on the road extract")
         attrs = [c for c in sites_df.columns if c not in ("id", "name", "lon", "lat")]
-        sites = Places.from_frame(graph, sites_df, attrs=attrs, max_distance_m=snap_distance)
+        sites = Places.from_frame(graph, sites_df, attrs=attrs, options=PlaceOptions(kind="site", max_distance_m=snap_distance))
         sites = sites.take(sites.reason != OUTSIDE)  # sites far outside the extract play no part
         unplaced = sites.unplaced()
         run.counts.update({"sites_in_source": len(sites_df), "sites_in_extract": len(sites),
@@ -202,7 +202,7 @@ def _answer(run, ctx, threshold, adds, add_communes, removes, k, objective, cove
             if candidates != "communes":
                 table = load_point_table(candidates, what="candidate file")
                 run.add_input("candidates", candidates)
-                cand = Places.from_frame(ctx["graph"], table, kind="candidate", max_distance_m=snap_distance)
+                cand = Places.from_frame(ctx["graph"], table, options=PlaceOptions(kind="candidate", max_distance_m=snap_distance))
             opt = model.cover_all(candidates=cand, exact=not greedy_only, time_limit=time_limit) if cover_all else \
                 model.optimize(k, objective=objective, candidates=cand, exact=not greedy_only, time_limit=time_limit)
             return opt.scenario, opt

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from accessibility.engine.places import Places
+from accessibility.engine.places import PlaceOptions, Places
 from accessibility.errors import DataFormatError, InvalidParameterError
 from accessibility.network.graph import Graph
 
@@ -100,8 +100,7 @@ def place_equipment_points(graph: Graph, points: pd.DataFrame, communes: pd.Data
                     int(missing.sum()))
     places = Places.from_arrays(
         graph, [f"bpe-{i}" for i in range(len(p))], lon, lat, names=p["typequ"].to_numpy(object),
-        attrs={"code": p["code"].to_numpy(object), "typequ": p["typequ"].to_numpy(object)}, kind="equipment",
-        max_distance_m=max_distance_m,
+        attrs={"code": p["code"].to_numpy(object), "typequ": p["typequ"].to_numpy(object)}, options=PlaceOptions(kind="equipment", max_distance_m=max_distance_m),
     )
     return EquipmentPoints(places=places, types=p["typequ"].to_numpy(object), fallback=int(missing.sum()))
 
@@ -134,8 +133,7 @@ def place_population_cells(graph: Graph, grid: pd.DataFrame, codes, *, max_dista
     g = grid[grid["code"].isin(set(codes)) & (grid["population"] > 0)].reset_index(drop=True)
     places = Places.from_arrays(
         graph, g["idcar_200m"].astype(str).to_numpy(object), g["lon"].to_numpy(float), g["lat"].to_numpy(float),
-        population=g["population"].to_numpy(float), attrs={"code": g["code"].to_numpy(object)}, kind="cell",
-        max_distance_m=max_distance_m,
+        population=g["population"].to_numpy(float), attrs={"code": g["code"].to_numpy(object)}, options=PlaceOptions(kind="cell", max_distance_m=max_distance_m),
     )
     return PopulationCells(places=places)
 

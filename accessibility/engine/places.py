@@ -34,6 +34,10 @@ __all__ = [
     "TOO_FAR",
     "UNREACHABLE",
     "REASONS",
+    "PlaceOptions",
+    "nearest_s",
+    "matrix_s",
+    "travel_time_matrix",
     "nearest",
     "matrix",
 ]
@@ -70,6 +74,29 @@ def _float_array(values, n: int, what: str) -> np.ndarray:
     if a.shape != (n,):
         raise InvalidParameterError(f"{what} must have {n} values, got shape {a.shape}")
     return a
+
+
+@dataclass(frozen=True)
+class PlaceOptions:
+    """How places are labelled and snapped (keyword-only options of :meth:`Places.from_arrays`).
+
+    Attributes
+    ----------
+    kind : str
+        What the places are (``commune``, ``site`` …), for messages.
+    id_column, name_column : str
+        Column names of the ids and names in tables.
+    max_distance_m : float
+        Places farther (metres) from any road vertex are not placed (``too far from any road``).
+    connector_speed_kmh : float
+        Speed of the straight access leg (km/h).
+    """
+
+    kind: str = "place"
+    id_column: str = "id"
+    name_column: str = "name"
+    max_distance_m: float = SNAP_MAX_DISTANCE_M
+    connector_speed_kmh: float = CONNECTOR_SPEED_KMH
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,11 +149,7 @@ class Places:
         names=None,
         population=None,
         attrs: Mapping[str, Sequence] | None = None,
-        kind: str = "place",
-        id_column: str = "id",
-        name_column: str = "name",
-        max_distance_m: float = SNAP_MAX_DISTANCE_M,
-        connector_speed_kmh: float = CONNECTOR_SPEED_KMH,
+        options: PlaceOptions | None = None,
     ) -> Places:
         """Place points on ``graph``.
 
@@ -143,12 +166,9 @@ class Places:
             Inhabitants (NaN unknown); must be >= 0.
         attrs : mapping of column -> values, optional
             Extra columns kept with the places.
-        kind, id_column, name_column : str
-            Labels for messages and tables.
-        max_distance_m : float
-            Places farther (metres) from any road vertex are not placed (``too far from any road``).
-        connector_speed_kmh : float
-            Speed of the straight access leg.
+        options : PlaceOptions, optional
+            Labels (``kind``, ``id_column``, ``name_column``) and snapping (``max_distance_m``,
+            ``connector_speed_kmh``); the defaults of :class:`PlaceOptions` when omitted.
 
         Returns
         -------
@@ -161,6 +181,7 @@ class Places:
             population, or a bad distance or speed.
         """
         check_graph_arg(graph)
+        opt = options or PlaceOptions()
         ids = _str_array(ids, "ids")
         n = len(ids)
         lon = _float_array(lon, n, "lon")
@@ -168,47 +189,13 @@ class Places:
         names = ids.copy() if names is None else _str_array(names, "names")
         if len(names) != n:
             raise InvalidParameterError(f"names must have {n} values, got {len(names)}")
-        pop = _float_array(population, n, "population")
-        if np.any(pop < 0) or np.any(np.isinf(pop)):
-            i = int(np.flatnonzero((pop < 0) | np.isinf(pop))[0])
-            raise InvalidParameterError(f"population of {kind} {ids[i]} is {pop[i]!r}: it must be a number >= 0")
-        empty = ids == ""
-        if empty.any():
-            raise InvalidParameterError(f"{kind} at position {int(np.flatnonzero(empty)[0])} has an empty id")
-        _check_unique(ids, kind)
-        has = np.isfinite(lon) & np.isfinite(lat)
-        bad = has & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InvalidParameterError(f"{kind} {ids[i]} has lon={lon[i]!r}, lat={lat[i]!r}: not WGS84 degrees")
-        inside = has & _inside_extent(graph, lon, lat, max_distance_m)
-        cand = np.flatnonzero(inside)
-        s = snap_points(graph, lon[cand], lat[cand], max_distance_m=max_distance_m,
-                        connector_speed_kmh=connector_speed_kmh)
-        pos = np.full(n, -1, dtype=np.int64)
-        pos[cand] = np.arange(len(cand))
-        full = s.take(pos)
-        reason = np.full(n, "", dtype=object)
-        reason[~has] = NO_CENTRE
-        reason[has & ~inside] = OUTSIDE
-        reason[inside & ~full.ok] = TOO_FAR
-        full = full.drop(reason != "")
-        # keep the measured distance of places too far from a road (reported), NaN otherwise
-        dist = np.full(n, np.nan)
-        dist[cand] = s.distance_m
-        from dataclasses import replace
-
-        full = replace(full, lon=lon.copy(), lat=lat.copy(), distance_m=dist)
-        attrs_out = {}
-        for k, v in (attrs or {}).items():
-            a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
-            if len(a) != n:
-                raise InvalidParameterError(f"attribute {k!r} must have {n} values, got {len(a)}")
-            attrs_out[str(k)] = a
+        pop = _checked_population(_float_array(population, n, "population"), ids, opt.kind)
+        _check_ids(ids, opt.kind)
+        snapped, reason = _place(graph, ids, lon, lat, opt)
         return cls(
-            ids=ids, names=names, lon=lon, lat=lat, population=pop, snapped=full, reason=reason,
-            attrs=attrs_out, kind=kind, id_column=id_column, name_column=name_column,
-            graph_fingerprint=_fingerprint(graph),
+            ids=ids, names=names, lon=lon, lat=lat, population=pop, snapped=snapped, reason=reason,
+            attrs=_checked_attrs(attrs, n), kind=opt.kind, id_column=opt.id_column,
+            name_column=opt.name_column, graph_fingerprint=_fingerprint(graph),
         )
 
     @classmethod
@@ -235,9 +222,9 @@ class Places:
         return cls.from_arrays(
             graph, communes["code"].to_numpy(object), communes["lon"].to_numpy(float),
             communes["lat"].to_numpy(float), names=communes["nom"].to_numpy(object), population=pop,
-            attrs={"departement": communes["departement"].to_numpy(object)}, kind="commune",
-            id_column="code", name_column="nom", max_distance_m=max_distance_m,
-            connector_speed_kmh=connector_speed_kmh,
+            attrs={"departement": communes["departement"].to_numpy(object)},
+            options=PlaceOptions(kind="commune", id_column="code", name_column="nom",
+                                 max_distance_m=max_distance_m, connector_speed_kmh=connector_speed_kmh),
         )
 
     @classmethod
@@ -246,41 +233,59 @@ class Places:
         graph: Graph,
         frame,
         *,
-        id: str = "id",
-        name: str | None = "name",
-        lon: str = "lon",
-        lat: str = "lat",
-        population: str | None = None,
+        columns: Mapping[str, str | None] | None = None,
         attrs: Sequence[str] = (),
-        kind: str = "site",
-        max_distance_m: float = SNAP_MAX_DISTANCE_M,
-        connector_speed_kmh: float = CONNECTOR_SPEED_KMH,
+        options: PlaceOptions | None = None,
     ) -> Places:
         """Place the rows of a table (pandas or GeoPandas points in WGS84) on ``graph``.
 
-        Column names are given by keyword; ``attrs`` lists extra columns to keep. A
-        GeoDataFrame's point geometry is used when ``lon``/``lat`` columns are absent (it must
-        be in EPSG:4326, or have a CRS to convert from).
+        Parameters
+        ----------
+        graph : Graph
+        frame : pandas.DataFrame or geopandas.GeoDataFrame
+        columns : mapping, optional
+            Column of each role, by role: ``id`` (default ``"id"``), ``name`` (``"name"``; None:
+            no names), ``lon``, ``lat`` (``"lon"``, ``"lat"``) and ``population`` (None). A
+            GeoDataFrame's point geometry is used when the ``lon`` column is absent (it must be
+            in EPSG:4326, or have a CRS to convert from).
+        attrs : sequence of str
+            Extra columns to keep.
+        options : PlaceOptions, optional
+            As :meth:`from_arrays`; ``kind`` defaults to ``"site"`` here.
+
+        Raises
+        ------
+        InvalidParameterError
+            A missing column, a GeoDataFrame without CRS, or what :meth:`from_arrays` raises.
         """
+        col = {"id": "id", "name": "name", "lon": "lon", "lat": "lat", "population": None, **(columns or {})}
+        unknown = set(col) - {"id", "name", "lon", "lat", "population"}
+        if unknown:
+            raise InvalidParameterError(f"unknown column role(s) {', '.join(sorted(unknown))}: "
+                                        "roles are id, name, lon, lat, population")
         cols = list(frame.columns)
+        lon, lat = col["lon"], col["lat"]
         if lon not in cols and hasattr(frame, "geometry"):
-            g = frame
-            if g.crs is None:
+            if frame.crs is None:
                 raise InvalidParameterError("the GeoDataFrame has no CRS: cannot place its points")
-            g = g.to_crs("EPSG:4326")
+            g = frame.to_crs("EPSG:4326")
             lonv, latv = g.geometry.x.to_numpy(float), g.geometry.y.to_numpy(float)
         else:
-            for c in (id, lon, lat):
+            for c in (col["id"], lon, lat):
                 if c not in cols:
                     raise InvalidParameterError(f"the table has no column {c!r}; its columns are {', '.join(map(str, cols))}")
             lonv = frame[lon].to_numpy(float)
             latv = frame[lat].to_numpy(float)
+        name = col["name"]
         names = frame[name].to_numpy(object) if name and name in cols else None
-        pop = frame[population].to_numpy(float) if population else None
+        pop = frame[col["population"]].to_numpy(float) if col["population"] else None
+        opt = options or PlaceOptions(kind="site")
+        from dataclasses import replace
+
         return cls.from_arrays(
-            graph, frame[id].to_numpy(object), lonv, latv, names=names, population=pop,
-            attrs={c: frame[c].to_numpy(object) for c in attrs}, kind=kind, id_column=id if id != "id" else "id",
-            name_column="name", max_distance_m=max_distance_m, connector_speed_kmh=connector_speed_kmh,
+            graph, frame[col["id"]].to_numpy(object), lonv, latv, names=names, population=pop,
+            attrs={c: frame[c].to_numpy(object) for c in attrs},
+            options=replace(opt, id_column=col["id"], name_column="name"),
         )
 
     # ---------------------------------------------------------------- views
@@ -414,6 +419,59 @@ class Places:
         return df.loc[~self.placed, cols].reset_index(drop=True)
 
 
+def _checked_population(pop: np.ndarray, ids: np.ndarray, kind: str) -> np.ndarray:
+    if np.any(pop < 0) or np.any(np.isinf(pop)):
+        i = int(np.flatnonzero((pop < 0) | np.isinf(pop))[0])
+        raise InvalidParameterError(f"population of {kind} {ids[i]} is {pop[i]!r}: it must be a number >= 0")
+    return pop
+
+
+def _check_ids(ids: np.ndarray, kind: str) -> None:
+    empty = ids == ""
+    if empty.any():
+        raise InvalidParameterError(f"{kind} at position {int(np.flatnonzero(empty)[0])} has an empty id")
+    _check_unique(ids, kind)
+
+
+def _checked_attrs(attrs, n: int) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in (attrs or {}).items():
+        a = np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v
+        if len(a) != n:
+            raise InvalidParameterError(f"attribute {k!r} must have {n} values, got {len(a)}")
+        out[str(k)] = a
+    return out
+
+
+def _place(graph: Graph, ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, opt: PlaceOptions
+           ) -> tuple[Snapped, np.ndarray]:
+    """Snap the places that have coordinates inside the extent; the reason of every other one."""
+    from dataclasses import replace
+
+    n = len(ids)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    bad = has & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidParameterError(f"{opt.kind} {ids[i]} has lon={lon[i]!r}, lat={lat[i]!r}: not WGS84 degrees")
+    inside = has & _inside_extent(graph, lon, lat, opt.max_distance_m)
+    cand = np.flatnonzero(inside)
+    s = snap_points(graph, lon[cand], lat[cand], max_distance_m=opt.max_distance_m,
+                    connector_speed_kmh=opt.connector_speed_kmh)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[cand] = np.arange(len(cand))
+    full = s.take(pos)
+    reason = np.full(n, "", dtype=object)
+    reason[~has] = NO_CENTRE
+    reason[has & ~inside] = OUTSIDE
+    reason[inside & ~full.ok] = TOO_FAR
+    full = full.drop(reason != "")
+    # keep the measured distance of places too far from a road (reported), NaN otherwise
+    dist = np.full(n, np.nan)
+    dist[cand] = s.distance_m
+    return replace(full, lon=lon.copy(), lat=lat.copy(), distance_m=dist), reason
+
+
 def _check_unique(ids: np.ndarray, kind: str) -> None:
     import pandas as pd
 
@@ -424,14 +482,9 @@ def _check_unique(ids: np.ndarray, kind: str) -> None:
 
 def _inside_extent(graph: Graph, lon: np.ndarray, lat: np.ndarray, max_distance_m: float) -> np.ndarray:
     """Points inside the bounding box of the graph's vertices, widened by the snapping limit."""
-    ext = graph._cache.get("extent")
-    if ext is None:
-        xs = (graph.x.min(), graph.x.max(), graph.shape_x.min() if len(graph.shape_x) else np.inf,
-              graph.shape_x.max() if len(graph.shape_x) else -np.inf)
-        ys = (graph.y.min(), graph.y.max(), graph.shape_y.min() if len(graph.shape_y) else np.inf,
-              graph.shape_y.max() if len(graph.shape_y) else -np.inf)
-        ext = (min(xs[0], xs[2]), max(xs[1], xs[3]), min(ys[0], ys[2]), max(ys[1], ys[3]))
-        graph._cache["extent"] = ext
+    from accessibility.network.derived import extent
+
+    ext = extent(graph)
     x0, x1, y0, y1 = ext
     pad_lat = max_distance_m / 111_000.0 + 1e-6
     pad_lon = pad_lat / max(np.cos(np.radians(max(abs(y0), abs(y1)))), 0.1)
@@ -447,8 +500,12 @@ def _checked(graph: Graph, places, what: str) -> Snapped:
     return as_snapped(places, what)
 
 
-def nearest(graph: Graph, origins: Places, targets: Places, *, cutoff_s: float | None = None):
-    """For every origin, the time to the nearest target and that target's row (one search).
+def nearest_s(graph: Graph, origins: Places, targets: Places, *, cutoff_s: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """For every origin, the time (seconds) to the nearest target and that target's row (one search).
+
+    Core level: arrays in seconds. The user level in minutes, labelled, is
+    :func:`travel_time_matrix`.
 
     Parameters
     ----------
@@ -464,6 +521,11 @@ def nearest(graph: Graph, origins: Places, targets: Places, *, cutoff_s: float |
         Seconds, access legs included; ``inf`` when not placed, unreachable or beyond the cutoff.
     row : np.ndarray of int64, shape (len(origins),)
         Row in ``targets`` of the nearest target, -1 where ``time_s`` is ``inf``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Places put on another graph, or a negative cutoff.
     """
     from accessibility.routing.points import nearest_place
 
@@ -471,27 +533,86 @@ def nearest(graph: Graph, origins: Places, targets: Places, *, cutoff_s: float |
     return nearest_place(graph, _checked(graph, origins, "origins"), _checked(graph, targets, "targets"), cutoff_s=cutoff_s)
 
 
-#: Above this many pairs, a matrix prepares (or reads from the graph cache) the contraction
-#: hierarchy: building it once (1.3 s on the embedded graph, 6 s on PACA) costs less than one
-#: Dijkstra per origin at that size, and it is then cached beside the graph.
-HIERARCHY_ABOVE_PAIRS = 250_000
-
-
-def matrix(graph: Graph, origins: Places, destinations: Places, *, cutoff_s: float | None = None,
-           strategy: str = "auto") -> np.ndarray:
+def matrix_s(graph: Graph, origins: Places, destinations: Places, *, cutoff_s: float | None = None,
+             strategy: str = "auto") -> np.ndarray:
     """Times (seconds) from every origin to every destination, parallel over origins.
 
-    ``inf`` for places not placed, unreachable pairs and times above ``cutoff_s``. ``auto`` uses
-    the graph's contraction hierarchy when it has one at hand (or in its cache directory), or
-    when the matrix has more than :data:`HIERARCHY_ABOVE_PAIRS` pairs; one Dijkstra per origin
-    otherwise (:mod:`accessibility.routing.matrix`, same times either way).
+    Core level: an array in seconds (with metres: :func:`accessibility.routing.matrix.travel_matrix_s`;
+    in minutes and km, labelled: :func:`travel_time_matrix`). ``inf`` for places not placed,
+    unreachable pairs and times above ``cutoff_s``. ``strategy="auto"`` is decided by
+    :func:`accessibility.routing.matrix.choose_strategy` (the same times whichever it picks).
+
+    Raises
+    ------
+    InvalidParameterError
+        Places put on another graph, an unknown strategy or a negative cutoff.
     """
-    from accessibility.routing.matrix import travel_matrix
+    from accessibility.routing.matrix import travel_matrix_s
 
     check_graph_arg(graph)
     o = _checked(graph, origins, "origins")
     d = _checked(graph, destinations, "destinations")
-    if strategy == "auto":
-        graph.hierarchy(build=len(o) * len(d) > HIERARCHY_ABOVE_PAIRS)
-    t, _ = travel_matrix(graph, o, d, strategy=strategy, cutoff_s=cutoff_s, metres=False)
+    t, _ = travel_matrix_s(graph, o, d, strategy=strategy, cutoff_s=cutoff_s, metres=False)
     return t
+
+
+def travel_time_matrix(graph: Graph, origins: Places, destinations: Places, *, max_minutes: float | None = None,
+                       strategy: str = "auto", form: str = "wide"):
+    """Minutes and kilometres between places, as labelled tables (the user level, like r5py's
+    ``TravelTimeMatrix``).
+
+    Parameters
+    ----------
+    graph : Graph
+    origins, destinations : Places
+        Put on ``graph``.
+    max_minutes : float, optional
+        Longer trips are NaN.
+    strategy : {"auto", "dijkstra", "ch", "phast"}
+        See :func:`accessibility.routing.matrix.choose_strategy`; the same figures whichever.
+    form : {"wide", "long"}
+        ``"wide"``: a DataFrame of minutes, index the origin ids (named ``origin``), columns the
+        destination ids (named ``destination``). ``"long"``: one row per pair, columns
+        ``origin, destination, minutes, km``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes (float64) and, in long form, road kilometres of the fastest path; NaN when
+        unreachable, beyond ``max_minutes`` or for a place not placed.
+
+    Raises
+    ------
+    InvalidParameterError
+        Places of another graph, a bad ``max_minutes``, ``form`` or ``strategy``.
+    """
+    import pandas as pd
+
+    from accessibility.routing.matrix import travel_matrix_s
+
+    if form not in ("wide", "long"):
+        raise InvalidParameterError(f"form must be 'wide' or 'long', got {form!r}")
+    if max_minutes is not None and not (isinstance(max_minutes, (int, float)) and 0 < max_minutes < np.inf):
+        raise InvalidParameterError(f"max_minutes must be a positive number of minutes, got {max_minutes!r}")
+    check_graph_arg(graph)
+    o = _checked(graph, origins, "origins")
+    d = _checked(graph, destinations, "destinations")
+    cut = None if max_minutes is None else float(max_minutes) * 60.0
+    t, m = travel_matrix_s(graph, o, d, strategy=strategy, cutoff_s=cut, metres=form == "long")
+    minutes = np.where(np.isfinite(t), t / 60.0, np.nan)
+    oi = pd.Index(origins.ids.astype(str), name="origin")
+    di = pd.Index(destinations.ids.astype(str), name="destination")
+    if form == "wide":
+        return pd.DataFrame(minutes, index=oi, columns=di)
+    assert m is not None
+    km = np.where(np.isfinite(t), m / 1000.0, np.nan)
+    return pd.DataFrame({
+        "origin": np.repeat(oi.to_numpy(), len(di)), "destination": np.tile(di.to_numpy(), len(oi)),
+        "minutes": minutes.ravel(), "km": km.ravel(),
+    })
+
+
+#: Former names of :func:`nearest_s` and :func:`matrix_s` (the README's first examples), kept for
+#: the analyses that call them; new code uses the ``_s`` names.
+nearest = nearest_s
+matrix = matrix_s

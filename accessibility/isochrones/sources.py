@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accessibility.engine.places import OUTSIDE, Places
+from accessibility.engine.places import OUTSIDE, PlaceOptions, Places
 from accessibility.errors import InvalidParameterError, SnapError
 from accessibility.network.graph import Graph
 from accessibility.settings import CONNECTOR_SPEED_KMH, SNAP_MAX_DISTANCE_M
@@ -79,8 +79,8 @@ def points_places(
     lon = [p[0] for p in pts]
     lat = [p[1] for p in pts]
     names = [p[2] or f"{p[0]:.5f},{p[1]:.5f}" for p in pts]
-    places = Places.from_arrays(graph, [str(i + 1) for i in range(len(pts))], lon, lat, names=names, kind="site",
-                                max_distance_m=max_distance_m, connector_speed_kmh=connector_speed_kmh)
+    places = Places.from_arrays(graph, [str(i + 1) for i in range(len(pts))], lon, lat, names=names, options=PlaceOptions(
+        kind="site", max_distance_m=max_distance_m, connector_speed_kmh=connector_speed_kmh))
     if not places.placed.all():
         i = int(np.flatnonzero(~places.placed)[0])
         d = places.distance_m[i]
@@ -183,8 +183,7 @@ def service_places(
         df, path = table if table is not None else load_service_table(
             source, data_dir=data_dir, id_column=id_column, name_column=name_column, lon_column=lon_column,
             lat_column=lat_column, filters=filters)
-    places = Places.from_frame(graph, df, id="id", name="name", lon="lon", lat="lat", kind="site",
-                               max_distance_m=max_distance_m)
+    places = Places.from_frame(graph, df, options=PlaceOptions(kind="site", max_distance_m=max_distance_m))
     return places, path, spec.label_fr
 
 

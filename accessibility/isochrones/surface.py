@@ -203,21 +203,11 @@ def _checked_sites(graph: Graph, sites, groups) -> tuple[Places, np.ndarray]:
 
 
 def _chain_shapes(graph: Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR of the shape points of each chain, with the slot that belongs to it (cached)."""
-    got = graph._cache.get("iso_chain_shapes")
-    if got is None:
-        sc = graph.shape_chain
-        s_idx = np.repeat(np.arange(len(sc), dtype=np.int64), 2)
-        slot = np.tile(np.array([0, 1], dtype=np.int64), len(sc))
-        ch = sc.ravel().astype(np.int64)
-        keep = ch >= 0
-        ch, s_idx, slot = ch[keep], s_idx[keep], slot[keep]
-        order = np.argsort(ch, kind="stable")
-        ptr = np.zeros(len(graph.chain_tail) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(ch, minlength=len(graph.chain_tail)), out=ptr[1:])
-        got = (ptr, s_idx[order], slot[order])
-        graph._cache["iso_chain_shapes"] = got
-    return got
+    """CSR of the shape points of each chain, with the slot that belongs to it (kept on the graph's
+    derived state, :func:`accessibility.network.derived.chain_shapes`)."""
+    from accessibility.network.derived import chain_shapes
+
+    return chain_shapes(graph)
 
 
 def _node_times(graph: Graph, sites: Places, groups: np.ndarray, cutoff_s: float) -> np.ndarray:
@@ -325,12 +315,9 @@ class _Reach:
 
     def __init__(self, graph: Graph, sites: Places, groups: np.ndarray, radius_m: float, speed_kmh: float):
         self.idx = graph.snap_index()
-        cxy = graph._cache.get("iso_cell_xy")
-        if cxy is None:  # the vertices' coordinates in the index's cell order, read contiguously
-            cxy = (np.ascontiguousarray(self.idx.vx[self.idx.cell_vert]),
-                   np.ascontiguousarray(self.idx.vy[self.idx.cell_vert]))
-            graph._cache["iso_cell_xy"] = cxy
-        self.cell_xy = cxy
+        from accessibility.network.derived import cell_xy
+
+        self.cell_xy = cell_xy(graph)  # the vertices' coordinates in the index's cell order
         self.radius = float(radius_m)
         self.inv_speed = 3.6 / float(speed_kmh)
         placed = sites.placed

@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from accessibility.errors import InputFileError, NoDrivableRoadError
+from accessibility.network.derived import DerivedState
 from accessibility.inputs.osm import EdgeTable, check_pbf, read_osm_edges
 from accessibility.settings import Profile, default_cache_dir, embedded_data_dir, load_profile
 
 __all__ = [
     "Graph",
     "BuildReport",
+    "EdgeOptions",
     "build_graph",
     "graph_from_edges",
     "load_graph",
@@ -40,8 +42,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Bumped whenever the on-disk layout or the build changes; part of the cache key.
-CACHE_FORMAT = 2
+#: Bumped whenever the on-disk layout or the build changes; part of the cache key (3: the reduced
+#: cores carry metres, the hierarchy's files carry CRCs).
+CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -137,9 +140,12 @@ class Graph:
     report : BuildReport
         How the graph was built.
 
-    Derived state (built on first use, saved with the graph in its cache and read back with
-    it): :meth:`snap_index`, the grid index of the road vertices used to place points, and
-    :meth:`reduced`, the reduced core of the forward or reverse CSR that the kernels search.
+    derived : DerivedState
+        The graph's derived state (:mod:`accessibility.network.derived`), built on first use:
+        :meth:`snap_index`, the grid index of the road vertices used to place points, and
+        :meth:`reduced`, the reduced core of the forward or reverse CSR (saved with the graph in
+        its cache and read back with it), the contraction hierarchy (saved beside it), the
+        cache path and the smaller memos, each a named member.
     """
 
     indptr: np.ndarray
@@ -161,7 +167,7 @@ class Graph:
     shape_offset_s: np.ndarray
     shape_offset_m: np.ndarray
     report: BuildReport = field(repr=False)
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    derived: DerivedState = field(default_factory=DerivedState, repr=False, compare=False)
 
     @property
     def n_nodes(self) -> int:
@@ -175,46 +181,18 @@ class Graph:
 
     def snap_index(self):
         """The grid index of the road vertices (nodes, then shape points); see
-        :class:`accessibility.network.spatial.SnapIndex`. Built once (about 0.2 s on the embedded graph)
-        and saved with the graph."""
-        idx = self._cache.get("snap")
-        if idx is None:
-            from accessibility.network.spatial import build_snap_index
+        :class:`accessibility.network.spatial.SnapIndex` and :func:`accessibility.network.derived.snap_index`."""
+        from accessibility.network.derived import snap_index
 
-            idx = build_snap_index(np.concatenate([self.x, self.shape_x]), np.concatenate([self.y, self.shape_y]))
-            self._cache["snap"] = idx
-        return idx
+        return snap_index(self)
 
     def reduced(self, *, reverse: bool = False):
-        """The reduced core of the forward (or reverse) CSR that the routing kernels search; see
-        :class:`accessibility.routing._kernels.Reduction`. Built once and saved with the graph."""
-        red = self._cache.get(("core", reverse))
-        if red is None:
-            from accessibility.routing._kernels import build_reduction
+        """The reduced core of the forward (or reverse) CSR that the routing kernels search and the
+        hierarchy contracts; see :class:`accessibility.network.core.ReducedCore`. Built once and
+        saved with the graph."""
+        from accessibility.network.derived import core
 
-            if reverse:
-                red = build_reduction(self.rev_indptr, self.rev_indices, self.rev_time_s)
-            else:
-                red = build_reduction(self.indptr, self.indices, self.time_s)
-            self._cache[("core", reverse)] = red
-        return red
-
-    def hierarchy(self, *, build: bool = True):
-        """The contraction hierarchy of the graph (:mod:`accessibility.routing.ch`), for fast
-        many-to-many matrices: kept on the graph once made; for a cached graph, saved beside it
-        (``ch/`` in its cache directory, memory-mappable, tied to the graph's arrays) and read
-        back from there. ``build=False``: None unless one is already at hand.
-        """
-        from accessibility.routing.ch import hierarchy as _hierarchy
-        from accessibility.routing.ch import load_or_build_ch
-
-        key = ("ch", ())
-        if key in self._cache:
-            return self._cache[key]
-        path = self._cache.get("cache_path")
-        if path is not None and (build or (Path(path) / "ch" / "meta.json").exists()):
-            return load_or_build_ch(self, Path(path) / "ch")
-        return _hierarchy(self) if build else None
+        return core(self, reverse=reverse)
 
     @property
     def n_vertices(self) -> int:
@@ -282,6 +260,26 @@ def _hilbert_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(hilbert_keys(ix, iy, order), kind="stable")
 
 
+@dataclass(frozen=True)
+class EdgeOptions:
+    """Options of :func:`graph_from_edges` beyond ``contract``.
+
+    Attributes
+    ----------
+    largest_component : bool, default True
+        Keep only the largest strongly connected component.
+    source : str
+        Label for the build report.
+    n_ways, n_ways_excluded : int
+        Ways read and excluded, for the build report (0 for graphs made from arrays).
+    """
+
+    largest_component: bool = True
+    source: str = "edges"
+    n_ways: int = 0
+    n_ways_excluded: int = 0
+
+
 def graph_from_edges(
     u,
     v,
@@ -291,10 +289,7 @@ def graph_from_edges(
     x=None,
     y=None,
     contract: bool = True,
-    largest_component: bool = True,
-    source: str = "edges",
-    n_ways: int = 0,
-    n_ways_excluded: int = 0,
+    options: EdgeOptions | None = None,
 ) -> tuple[Graph, np.ndarray]:
     """Build a :class:`Graph` from directed edge arrays.
 
@@ -311,10 +306,8 @@ def graph_from_edges(
         are placed at 0.
     contract : bool, default True
         Contract degree-2 chains (travel times between kept nodes do not change).
-    largest_component : bool, default True
-        Keep only the largest strongly connected component.
-    source : str
-        Label for the build report.
+    options : EdgeOptions, optional
+        The component filter (``largest_component``) and the labels of the build report.
 
     Returns
     -------
@@ -330,11 +323,13 @@ def graph_from_edges(
     InvalidParameterError
         Times are negative or not finite, or ids are out of range.
     """
+    opt = options or EdgeOptions()
+    source = opt.source
     u, v, t, ln, xa, ya = _checked_edges(u, v, time_s, length_m, x, y, source)
     n = len(xa)
     km_raw, edges_raw = _road_km(u, v, ln), len(u)
     nodes_raw = int(np.unique(np.concatenate([u, v])).size)
-    in_scc = _largest_component(u, v, n) if largest_component else _present(u, v, n)
+    in_scc = _largest_component(u, v, n) if opt.largest_component else _present(u, v, n)
     keep_e = in_scc[u] & in_scc[v]
     u, v, t, ln = u[keep_e], v[keep_e], t[keep_e], ln[keep_e]
     if len(u) == 0:
@@ -354,7 +349,7 @@ def graph_from_edges(
     node_of = np.full(len(old_of), -1, dtype=np.int64)
     node_of[kept] = np.arange(len(kept))
     report = BuildReport(
-        source=source, n_ways=n_ways, n_ways_excluded=n_ways_excluded, nodes_raw=nodes_raw,
+        source=source, n_ways=opt.n_ways, n_ways_excluded=opt.n_ways_excluded, nodes_raw=nodes_raw,
         edges_raw=edges_raw, km_raw=km_raw, nodes_scc=int(in_scc.sum()), km_scc=km_scc,
         nodes=len(kept), edges=0,
     )
@@ -479,9 +474,7 @@ def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) 
         length_m=edges.length_m,
         x=edges.x,
         y=edges.y,
-        source=str(osm_path),
-        n_ways=edges.n_ways,
-        n_ways_excluded=edges.n_ways_excluded,
+        options=EdgeOptions(source=str(osm_path), n_ways=edges.n_ways, n_ways_excluded=edges.n_ways_excluded),
     )
     return replace(g, report=replace(g.report, build_s=time.perf_counter() - t0))
 
@@ -496,7 +489,7 @@ def build_graph(osm_path: str | os.PathLike, *, profile: Profile | None = None) 
 # shape and CRC-32. Loading checks the CRCs and the arrays' content (cheap vectorised checks)
 # before any kernel sees them; anything wrong and the graph is rebuilt.
 
-_ARRAYS = [f.name for f in fields(Graph) if f.name not in ("report", "_cache")]
+_ARRAYS = [f.name for f in fields(Graph) if f.name not in ("report", "derived")]
 _META = "meta.json"
 #: What a killed save leaves: ``.NAME.partial-PID-HEX`` (staged) or ``.NAME.old-PID-HEX`` (replaced);
 #: ``trash`` is the name older versions gave the latter.
@@ -590,28 +583,37 @@ def read_graph(path: str | os.PathLike, *, mmap: bool = False) -> Graph:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged .npy header can raise SyntaxError, TokenError…
         raise InputFileError(f"cannot read graph {str(p)!r}: {type(exc).__name__}: {exc}") from None
-    problem = check_graph(g)
-    if problem is None:
-        from accessibility.network.spatial import SnapIndex
-        from accessibility.routing._kernels import Reduction
-
-        try:
-            g._cache["snap"] = SnapIndex.from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("snap.")})
-            for tag, rev in (("core_fwd", False), ("core_rev", True)):
-                sub = {k[len(tag) + 1:]: v for k, v in arrays.items() if k.startswith(tag + ".")}
-                g._cache[("core", rev)] = Reduction.from_arrays(sub)
-        except (KeyError, ValueError, TypeError) as exc:
-            problem = f"derived state missing or malformed ({exc})"
-    if problem is None:
-        problem = g._cache["snap"].check()
-        if problem is None and g._cache["snap"].n_vertices != g.n_nodes + len(g.shape_x):
-            problem = "snap index does not index this graph's vertices"
-    if problem is None:
-        for rev in (False, True):
-            problem = problem or g._cache[("core", rev)].check(g.n_nodes)
+    problem = check_graph(g) or _read_derived(g, arrays)
     if problem is not None:
         raise InputFileError(f"graph {str(p)!r} is inconsistent: {problem}")
     return g
+
+
+def _read_derived(g: Graph, arrays: dict[str, np.ndarray]) -> str | None:
+    """Put the saved snap index and reduced cores on ``g.derived``; the first problem, or None."""
+    from accessibility.network.core import ReducedCore
+    from accessibility.network.spatial import SnapIndex
+
+    d = g.derived
+    try:
+        d.snap = SnapIndex.from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("snap.")})
+        cores = []
+        for tag in ("core_fwd", "core_rev"):
+            sub = {k[len(tag) + 1:]: v for k, v in arrays.items() if k.startswith(tag + ".")}
+            cores.append(ReducedCore.from_arrays(sub))
+    except (KeyError, ValueError, TypeError) as exc:
+        d.snap = None
+        return f"derived state missing or malformed ({exc})"
+    problem = d.snap.check()
+    if problem is None and d.snap.n_vertices != g.n_nodes + len(g.shape_x):
+        problem = "snap index does not index this graph's vertices"
+    for c in cores:
+        problem = problem or c.check(g.n_nodes)
+    if problem is None:
+        d.core_fwd, d.core_rev = cores
+    else:
+        d.snap = None
+    return problem
 
 
 def _csr_problem(indptr, indices, n: int, m: int, what: str) -> str | None:
@@ -790,14 +792,14 @@ def load_graph(
             log.warning("cached graph %s is unusable (%s); rebuilding", path, exc)
         else:
             rep = replace(g.report, from_cache=True, build_s=time.perf_counter() - t0, source=stamp["source"])
-            g = replace(g, report=rep, _cache=g._cache)
-            g._cache["cache_path"] = path
+            g = replace(g, report=rep)
+            g.derived.cache_path = path
             return g
     g = build_graph(src, profile=prof)
     g = replace(g, report=replace(g.report, **stamp))
     try:
         save_graph(g, path)
-        g._cache["cache_path"] = path
+        g.derived.cache_path = path
     except OSError as exc:
         log.warning("could not write the graph cache %s: %s", path, exc)
     return g

@@ -61,7 +61,7 @@ def graph_from_osmnx(
         usable time nor ``length`` and ``speed_kph`` (the message names the edge and the osmnx
         functions that add them).
     """
-    from accessibility.network.graph import graph_from_edges
+    from accessibility.network.graph import EdgeOptions, graph_from_edges
 
     if not getattr(G, "is_directed", lambda: False)():
         raise InvalidParameterError(
@@ -106,8 +106,8 @@ def graph_from_osmnx(
             f"edge ({nodes[u[bad]]!r}, {nodes[v[bad]]!r}) has time {float(t[bad])!r}: times must be finite seconds >= 0"
         )
     graph, node_ids = graph_from_edges(
-        u, v, t, length_m=ln, x=x, y=y, contract=contract, largest_component=largest_component,
-        source=f"osmnx graph ({len(nodes):,} nodes)",
+        u, v, t, length_m=ln, x=x, y=y, contract=contract,
+        options=EdgeOptions(largest_component=largest_component, source=f"osmnx graph ({len(nodes):,} nodes)"),
     )
     return graph, {n: int(node_ids[k]) for k, n in enumerate(nodes)}
 

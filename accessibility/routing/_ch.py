@@ -1,6 +1,6 @@
 """numba kernels for contraction hierarchies on the reduced core: arrays and scalars in, arrays out.
 
-The hierarchy is built on the *core* of :func:`accessibility.routing._kernels._reduce_tl` (dead-end
+The hierarchy is built on the *core* of :class:`accessibility.network.core.ReducedCore` (dead-end
 trees peeled, chains of the 2-core contracted), so the searches of this module see only the core;
 the trees and chains are reached through each node's anchors, exactly as in ``_kernels``.
 

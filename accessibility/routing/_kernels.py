@@ -2,15 +2,9 @@
 
 Searches from seeds run in three steps on a *reduced* graph, exact for every query:
 
-1. **Reduction** (once per CSR, see :func:`build_reduction`). Dead-end
-   trees are peeled off (nodes of undirected degree 1, repeatedly): such a node cannot be inside
-   a shortest path between two nodes outside its tree, because the tree hangs from the rest of
-   the graph by a single node. In what is left (the 2-core), chains of nodes of degree 2 are
-   contracted. The remaining *core* nodes keep their relative order (the Hilbert order of the
-   graph) and are joined by the contracted chains and the direct edges, keeping the fastest of
-   parallel edges. Every eliminated node gets at most two *anchors* (core node, offset): the time
-   from a chain end along the chain, plus the time down its tree. On the PACA graph the core has
-   a third of the nodes.
+1. **Reduction** (once per CSR, :mod:`accessibility.network.core`): dead-end trees peeled off,
+   chains of the 2-core contracted; every eliminated node keeps at most two *anchors* (core
+   node, offset). On the PACA graph the core has a third of the nodes.
 2. **Local phase**: a heap Dijkstra in the full graph from the seeds that does not expand core
    nodes. It gives the times to the eliminated nodes of the seeds' own trees and chains by paths
    that stay there, and to the core nodes around them, which seed the core search.
@@ -22,8 +16,9 @@ Unreachable nodes, and nodes beyond the cutoff, end at ``inf``. Times agree with
 Dijkstra up to floating-point rounding (chain offsets are summed before being added).
 :func:`one_to_one_path` (predecessors on the full graph, for routes) runs a heap Dijkstra.
 
-The reduction is derived state of the graph: :meth:`accessibility.network.graph.Graph.reduced` builds
-it once per direction and the graph cache saves it; the entry points take it as ``red``.
+The reduced core is derived state of the graph (:mod:`accessibility.network.derived`):
+:meth:`accessibility.network.graph.Graph.reduced` builds it once per direction and the graph cache
+saves it; the entry points take it as ``red`` (a :class:`~accessibility.network.core.ReducedCore`).
 """
 
 from __future__ import annotations
@@ -34,303 +29,6 @@ from numba import njit, prange
 _NEVER = -1
 _DONE = -2
 _I32 = np.int32
-
-#: Bucket width: this quantile of the core's positive edge times (seconds)...
-_DELTA_QUANTILE = 0.2
-#: ...widened if needed so that one edge never spans more than this many buckets.
-_MAX_SLOTS = 4096
-
-
-# ---------------------------------------------------------------------------------------------
-# reduction: dead-end trees and chains of the 2-core
-
-
-@njit(cache=True)
-def _edge_time_length(indptr, indices, w, ln, p, q):
-    """Time and length of the fastest edge ``p -> q`` (the shortest of equally fast ones),
-    ``(inf, inf)`` when there is none."""
-    best = np.inf
-    best_l = np.inf
-    for e in range(indptr[p], indptr[p + 1]):
-        if indices[e] == q and (w[e] < best or (w[e] == best and ln[e] < best_l)):
-            best = w[e]
-            best_l = ln[e]
-    return best, best_l
-
-
-@njit(cache=True)
-def _undirected(indptr, indices):
-    """Undirected simple adjacency (CSR) of a directed CSR, self-loops dropped."""
-    n = len(indptr) - 1
-    m = len(indices)
-    rptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        rptr[indices[e] + 1] += 1
-    for v in range(n):
-        rptr[v + 1] += rptr[v]
-    rsrc = np.empty(m, dtype=_I32)
-    nxt = rptr[:-1].copy()
-    for u in range(n):
-        for e in range(indptr[u], indptr[u + 1]):
-            v = indices[e]
-            rsrc[nxt[v]] = u
-            nxt[v] += 1
-    mark = np.full(n, -1, dtype=np.int64)
-    uptr = np.zeros(n + 1, dtype=np.int64)
-    unb = np.empty(2 * m, dtype=_I32)
-    k = 0
-    for x in range(n):
-        for e in range(indptr[x], indptr[x + 1]):
-            y = indices[e]
-            if y != x and mark[y] != x:
-                mark[y] = x
-                unb[k] = y
-                k += 1
-        for e in range(rptr[x], rptr[x + 1]):
-            y = rsrc[e]
-            if y != x and mark[y] != x:
-                mark[y] = x
-                unb[k] = y
-                k += 1
-        uptr[x + 1] = k
-    return uptr, unb[:k]
-
-
-@njit(cache=True)
-def _reduce_tl(indptr, indices, w, ln):
-    """Peel dead-end trees, contract the chains of the 2-core; see the module docstring.
-
-    ``ln`` is a second edge weight carried along (metres): every time below comes with the
-    length of the same path, and of parallel edges (or chains) the fastest is kept, the
-    shortest of equally fast ones.
-
-    Returns
-    -------
-    core_of : int32 (n,)
-        Core id of each node, -1 for eliminated nodes.
-    anchor1, anchor2 : int32 (n,)
-        Core ids of a node's anchors (-1: none); a core node is its own ``anchor1``.
-    offset1, offset2 : float64 (n,)
-        Time (s) from each anchor to the node.
-    c_indptr, c_indices, c_time : the core graph in CSR form (core ids).
-    offset1_m, offset2_m : float64 (n,)
-        Length (``ln`` units) of the paths of ``offset1``, ``offset2``.
-    c_length : float64
-        Length of each core edge (of the path its time is the time of).
-    """
-    n = len(indptr) - 1
-    m = len(indices)
-    uptr, unb = _undirected(indptr, indices)
-    deg = np.empty(n, dtype=np.int64)
-    for x in range(n):
-        deg[x] = uptr[x + 1] - uptr[x]
-    # peel nodes of degree 1; the last node of a tree component keeps degree 0 and stays
-    alive = np.ones(n, dtype=np.bool_)
-    parent = np.full(n, -1, dtype=np.int64)
-    order = np.empty(n, dtype=np.int64)
-    stack = np.empty(n, dtype=np.int64)
-    ns = 0
-    for x in range(n):
-        if deg[x] == 1:
-            stack[ns] = x
-            ns += 1
-    no = 0
-    while ns > 0:
-        ns -= 1
-        x = stack[ns]
-        if not alive[x] or deg[x] != 1:
-            continue
-        p = -1
-        for k in range(uptr[x], uptr[x + 1]):
-            if alive[unb[k]]:
-                p = unb[k]
-                break
-        alive[x] = False
-        parent[x] = p
-        order[no] = x
-        no += 1
-        deg[p] -= 1
-        if deg[p] == 1:
-            stack[ns] = p
-            ns += 1
-    # core nodes: 2-core nodes of 2-core degree != 2, plus one node per ring of degree-2 nodes
-    kept = np.zeros(n, dtype=np.bool_)
-    for x in range(n):
-        if alive[x] and deg[x] != 2:
-            kept[x] = True
-    visited = np.zeros(n, dtype=np.bool_)
-    anc1 = np.full(n, -1, dtype=np.int64)
-    anc2 = np.full(n, -1, dtype=np.int64)
-    off1 = np.zeros(n)
-    off2 = np.zeros(n)
-    off1m = np.zeros(n)
-    off2m = np.zeros(n)
-    eu = np.empty(m, dtype=np.int64)
-    ev = np.empty(m, dtype=np.int64)
-    ew = np.empty(m)
-    el = np.empty(m)
-    ne = 0
-    chain = np.empty(n, dtype=np.int64)
-    fwd = np.empty(n)
-    bwd = np.empty(n)
-    fwdm = np.empty(n)
-    bwdm = np.empty(n)
-    for phase in range(2):
-        for a in range(n):
-            if phase == 1 and alive[a] and not kept[a] and not visited[a]:
-                kept[a] = True
-            if not kept[a]:
-                continue
-            for k0 in range(uptr[a], uptr[a + 1]):
-                y = unb[k0]
-                if not alive[y] or kept[y] or visited[y]:
-                    continue
-                # walk the chain a - y - ... - b
-                prev = a
-                cur = y
-                nc = 0
-                f, fl = _edge_time_length(indptr, indices, w, ln, a, y)
-                while True:
-                    visited[cur] = True
-                    chain[nc] = cur
-                    fwd[nc] = f
-                    fwdm[nc] = fl
-                    nc += 1
-                    nxt = -1
-                    for k in range(uptr[cur], uptr[cur + 1]):
-                        z = unb[k]
-                        if alive[z] and z != prev:
-                            nxt = z
-                            break
-                    et, etl = _edge_time_length(indptr, indices, w, ln, cur, nxt)
-                    f = f + et
-                    fl = fl + etl
-                    prev = cur
-                    cur = nxt
-                    if kept[cur]:
-                        break
-                b = cur
-                g, gl = _edge_time_length(indptr, indices, w, ln, b, chain[nc - 1])
-                for i in range(nc - 1, -1, -1):
-                    bwd[i] = g
-                    bwdm[i] = gl
-                    if i > 0:
-                        et, etl = _edge_time_length(indptr, indices, w, ln, chain[i], chain[i - 1])
-                        g = g + et
-                        gl = gl + etl
-                et, etl = _edge_time_length(indptr, indices, w, ln, chain[0], a)
-                g = g + et
-                gl = gl + etl
-                for i in range(nc):
-                    x = chain[i]
-                    if fwd[i] < np.inf:
-                        anc1[x] = a
-                        off1[x] = fwd[i]
-                        off1m[x] = fwdm[i]
-                        if bwd[i] < np.inf:
-                            anc2[x] = b
-                            off2[x] = bwd[i]
-                            off2m[x] = bwdm[i]
-                    elif bwd[i] < np.inf:
-                        anc1[x] = b
-                        off1[x] = bwd[i]
-                        off1m[x] = bwdm[i]
-                if a != b and f < np.inf:
-                    eu[ne] = a
-                    ev[ne] = b
-                    ew[ne] = f
-                    el[ne] = fl
-                    ne += 1
-                if a != b and g < np.inf:
-                    eu[ne] = b
-                    ev[ne] = a
-                    ew[ne] = g
-                    el[ne] = gl
-                    ne += 1
-    for u in range(n):
-        if kept[u]:
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                if kept[v] and v != u:
-                    eu[ne] = u
-                    ev[ne] = v
-                    ew[ne] = w[e]
-                    el[ne] = ln[e]
-                    ne += 1
-    # dead-end trees, top-down: a node's anchors are its parent's, plus the edge down
-    for i in range(no - 1, -1, -1):
-        x = order[i]
-        p = parent[x]
-        wp, wpl = _edge_time_length(indptr, indices, w, ln, p, x)
-        if wp == np.inf:
-            continue
-        if kept[p]:
-            anc1[x] = p
-            off1[x] = wp
-            off1m[x] = wpl
-        else:
-            if anc1[p] >= 0:
-                anc1[x] = anc1[p]
-                off1[x] = off1[p] + wp
-                off1m[x] = off1m[p] + wpl
-            if anc2[p] >= 0:
-                anc2[x] = anc2[p]
-                off2[x] = off2[p] + wp
-                off2m[x] = off2m[p] + wpl
-    # core ids in node order (keeps the graph's Hilbert order)
-    core_of = np.full(n, -1, dtype=_I32)
-    nk = 0
-    for x in range(n):
-        if kept[x]:
-            core_of[x] = nk
-            nk += 1
-    a1 = np.full(n, -1, dtype=_I32)
-    a2 = np.full(n, -1, dtype=_I32)
-    for x in range(n):
-        if kept[x]:
-            a1[x] = core_of[x]
-            off1[x] = 0.0
-            off1m[x] = 0.0
-        else:
-            if anc1[x] >= 0:
-                a1[x] = core_of[anc1[x]]
-            if anc2[x] >= 0:
-                a2[x] = core_of[anc2[x]]
-    # core CSR, the fastest of parallel edges (the shortest of equally fast ones)
-    key = np.empty(ne, dtype=np.int64)
-    for i in range(ne):
-        key[i] = np.int64(core_of[eu[i]]) * nk + core_of[ev[i]]
-    srt = np.argsort(key, kind="mergesort")
-    c_ptr = np.zeros(nk + 1, dtype=_I32)
-    c_idx = np.empty(ne, dtype=_I32)
-    c_w = np.empty(ne)
-    c_l = np.empty(ne)
-    k = -1
-    last = np.int64(-1)
-    for i in range(ne):
-        j = srt[i]
-        if key[j] != last:
-            k += 1
-            last = key[j]
-            c_idx[k] = core_of[ev[j]]
-            c_w[k] = ew[j]
-            c_l[k] = el[j]
-            c_ptr[core_of[eu[j]] + 1] += 1
-        elif ew[j] < c_w[k] or (ew[j] == c_w[k] and el[j] < c_l[k]):
-            c_w[k] = ew[j]
-            c_l[k] = el[j]
-    for i in range(nk):
-        c_ptr[i + 1] += c_ptr[i]
-    return (core_of, a1, off1, a2, off2, c_ptr, c_idx[: k + 1].copy(), c_w[: k + 1].copy(),
-            off1m, off2m, c_l[: k + 1].copy())
-
-
-@njit(cache=True)
-def _reduce(indptr, indices, w):
-    """:func:`_reduce_tl` without lengths: its first eight outputs."""
-    r = _reduce_tl(indptr, indices, w, np.zeros(len(w)))
-    return r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-
 
 # ---------------------------------------------------------------------------------------------
 # heap Dijkstra (4-ary heap with decrease-key): local phase, paths, fallback
@@ -803,89 +501,11 @@ def _matrix(indptr, indices, w, core_of, a1, o1, a2, o2, c_ptr, c_idx, c_w, inv_
 # entry points
 
 
-class Reduction:
-    """The reduced graph of a CSR (see the module docstring); arrays only, built by
-    :func:`build_reduction`. A :class:`~accessibility.network.graph.Graph` keeps one per direction
-    (:meth:`~accessibility.network.graph.Graph.reduced`) and saves it in its cache."""
+def _core(indptr, indices, w):
+    """The reduced core of raw CSR arrays (times only: lengths are zero)."""
+    from accessibility.network.core import build_core
 
-    __slots__ = ("core_of", "anchor1", "offset1", "anchor2", "offset2",
-                 "c_indptr", "c_indices", "c_time", "inv_delta", "n_slots")
-
-    def arrays(self) -> tuple:
-        """The arrays and scalars the kernels take, in their order."""
-        return (self.core_of, self.anchor1, self.offset1, self.anchor2, self.offset2,
-                self.c_indptr, self.c_indices, self.c_time, self.inv_delta, self.n_slots)
-
-    @property
-    def n_core(self) -> int:
-        """Number of core nodes."""
-        return len(self.c_indptr) - 1
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Every attribute as an array (scalars 0-d), to save."""
-        return {k: np.asarray(getattr(self, k)) for k in self.__slots__}
-
-    @classmethod
-    def from_arrays(cls, arrays: dict) -> Reduction:
-        """Inverse of :meth:`to_arrays`."""
-        red = cls()
-        for k in cls.__slots__:
-            a = arrays[k]
-            setattr(red, k, a.item() if a.ndim == 0 else a)
-        red.inv_delta = float(red.inv_delta)
-        red.n_slots = int(red.n_slots)
-        return red
-
-    def check(self, n: int) -> str | None:
-        """The first inconsistency with a graph of ``n`` nodes, or None (vectorised checks)."""
-        nk = self.n_core
-        for name in ("core_of", "anchor1", "anchor2", "offset1", "offset2"):
-            if len(getattr(self, name)) != n:
-                return f"reduced core: {name} has the wrong length"
-        if nk < 0 or self.c_indptr[0] != 0 or np.any(np.diff(self.c_indptr) < 0):
-            return "reduced core: pointer not monotone"
-        m = len(self.c_indices)
-        if self.c_indptr[-1] != m or len(self.c_time) != m:
-            return "reduced core: pointer does not span its edges"
-        if m and (self.c_indices.min() < 0 or self.c_indices.max() >= nk):
-            return "reduced core: node id out of range"
-        if m and not (np.all(np.isfinite(self.c_time)) and self.c_time.min() >= 0):
-            return "reduced core: negative or non-finite times"
-        for name in ("core_of", "anchor1", "anchor2"):
-            a = getattr(self, name)
-            if n and (a.min() < -1 or a.max() >= nk):
-                return f"reduced core: {name} out of range"
-        if int(np.count_nonzero(self.core_of >= 0)) != nk:
-            return "reduced core: core ids do not match the core size"
-        for a, o in ((self.anchor1, self.offset1), (self.anchor2, self.offset2)):
-            used = a >= 0
-            if np.any(~np.isfinite(o[used])) or np.any(o[used] < 0):
-                return "reduced core: anchor offsets negative or not finite"
-        if not (self.inv_delta > 0 and np.isfinite(self.inv_delta)):
-            return "reduced core: bad bucket width"
-        longest = float(self.c_time.max()) if m else 0.0
-        if self.n_slots < 2 or self.n_slots & (self.n_slots - 1) or longest * self.inv_delta + 1 >= self.n_slots:
-            return "reduced core: bad bucket count"
-        return None
-
-
-def build_reduction(indptr: np.ndarray, indices: np.ndarray, w: np.ndarray) -> Reduction:
-    """The reduced graph of a CSR (0.08 s on the PACA graph, 430,000 nodes).
-
-    A :class:`~accessibility.network.graph.Graph` builds it once per direction and keeps it
-    (:meth:`~accessibility.network.graph.Graph.reduced`); call this directly only for raw CSR arrays.
-    """
-    core_of, a1, o1, a2, o2, c_ptr, c_idx, c_w = _reduce(indptr, indices, w)
-    red = Reduction()
-    red.core_of, red.anchor1, red.offset1, red.anchor2, red.offset2 = core_of, a1, o1, a2, o2
-    red.c_indptr, red.c_indices, red.c_time = c_ptr, c_idx, c_w
-    positive = c_w[c_w > 0]
-    delta = float(np.quantile(positive, _DELTA_QUANTILE)) if len(positive) else 1.0
-    longest = float(c_w.max()) if len(c_w) else 0.0
-    delta = max(delta, longest / (_MAX_SLOTS - 2), 1e-9)
-    red.inv_delta = 1.0 / delta
-    red.n_slots = 1 << max(1, int(np.ceil(np.log2(longest * red.inv_delta + 2))))
-    return red
+    return build_core(indptr, indices, w, None)
 
 
 def _n_threads() -> int:
@@ -898,7 +518,7 @@ def multi_source(indptr, indices, w, seed_nodes, seed_times, seed_labels, cutoff
     """Every node's time from its nearest seed and that seed's label.
 
     Seed ``i`` is node ``seed_nodes[i]``, reached at ``seed_times[i]`` (seconds; repeats
-    allowed, the best one counts). ``red`` is the CSR's :class:`Reduction` (built when omitted).
+    allowed, the best one counts). ``red`` is the CSR's :class:`~accessibility.network.core.ReducedCore` (built when omitted).
 
     Returns
     -------
@@ -908,7 +528,7 @@ def multi_source(indptr, indices, w, seed_nodes, seed_times, seed_labels, cutoff
         ``seed_labels`` of the nearest seed; -1 when unreachable.
     """
     if red is None:
-        red = build_reduction(indptr, indices, w)
+        red = _core(indptr, indices, w)
     return _multi_source(
         indptr, indices, w, *red.arrays(),
         np.asarray(seed_nodes, dtype=np.int64), np.asarray(seed_times, dtype=np.float64),
@@ -930,7 +550,7 @@ def matrix(indptr, indices, w, src_ptr, src_nodes, src_times, tgt_ptr, tgt_nodes
         Seconds; ``inf`` when unreachable or beyond ``cutoff``.
     """
     if red is None:
-        red = build_reduction(indptr, indices, w)
+        red = _core(indptr, indices, w)
     i64, f64 = np.int64, np.float64
     return _matrix(
         indptr, indices, w, *red.arrays(),
@@ -1025,7 +645,7 @@ def grouped_multi_source(indptr, indices, w, group_ptr, seed_nodes, seed_times, 
         Label of the nearest seed; -1 when unreachable.
     """
     if red is None:
-        red = build_reduction(indptr, indices, w)
+        red = _core(indptr, indices, w)
     i64, f64 = np.int64, np.float64
     return _grouped_multi_source(
         indptr, indices, w, *red.arrays(),

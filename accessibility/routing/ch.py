@@ -1,35 +1,29 @@
-"""Contraction hierarchies of the car graph: build once, save and map, query many times.
+"""Contraction hierarchies of the car graph: build once, then query many times.
 
-A :class:`ContractionHierarchy` is a frozen dataclass of numpy arrays (RoutingKit's split: a
-built, saveable hierarchy; the queries in :mod:`accessibility.routing.matrix` and
-:func:`phast_nearest_source` are separate and only read it). It is built on the *reduced core* of
-the graph (:mod:`accessibility.routing._kernels`: dead-end trees and degree-2 chains set aside),
-so it also holds, for every graph node, its rank when it is a core node and its anchors
-(core nodes, with the seconds and metres from each anchor to the node) otherwise.
+RoutingKit's split: the built, saved hierarchy is a
+:class:`~accessibility.network.hierarchy.ContractionHierarchy` (arrays, save/load/check, in
+:mod:`accessibility.network.hierarchy`, kept by the graph's derived state); this module builds it
+(:func:`build_ch`, on the graph's one reduced core :func:`accessibility.network.derived.core`),
+hands it to the graph (:func:`hierarchy`) and runs PHAST one-to-all (:func:`phast_nearest_source`);
+:mod:`accessibility.routing.matrix` runs the many-to-many queries.
 
 Labels are (seconds, metres) pairs compared lexicographically: a query returns the time of a
 fastest path and the length of the shortest of the fastest paths.
-
-Persistence: :func:`save_ch` writes one ``.npy`` file per array and a ``meta.json`` (format
-version, counts, build options, and the :func:`graph_key` of the graph it was built from) into a
-directory; :func:`load_ch` maps the arrays (``np.load(mmap_mode="r")``) so that processes on one
-machine share them, and checks them (:func:`check_ch`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from accessibility.errors import InputFileError, InvalidParameterError
+from accessibility.network import derived
 from accessibility.network.graph import Graph
+from accessibility.network.hierarchy import CH_FORMAT, ContractionHierarchy, check_ch, graph_key, load_ch, save_ch
 
 __all__ = [
     "ContractionHierarchy",
@@ -49,8 +43,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Version of the on-disk layout written by :func:`save_ch`.
-CH_FORMAT = 1
 #: Witness searches stop after settling this many nodes (more: fewer shortcuts, slower build).
 #: On PACA, 100 builds in 6.0 s against 7.8 s for 500, with the same search spaces (54 and 57
 #: nodes settled per upward search) and the same matrix times.
@@ -59,97 +51,6 @@ DEFAULT_MAX_SETTLED = 100
 DEFAULT_MAX_HOPS = 0
 #: Node priority = edge difference x w_ed + contracted neighbours x w_cn + level x w_level.
 PRIORITY_WEIGHTS = {"w_ed": 2.0, "w_cn": 1.0, "w_level": 1.0}
-
-
-@dataclass(frozen=True, eq=False)
-class ContractionHierarchy:
-    """A contraction hierarchy of a graph's reduced core; arrays only.
-
-    Hierarchy node ids are contraction ranks (``0 <= r < n_core``, higher is more important).
-
-    Attributes
-    ----------
-    node_rank : np.ndarray of int32, shape (n_nodes,)
-        Rank of each graph node that is a core node, -1 for the others.
-    anchor1, anchor2 : np.ndarray of int32, shape (n_nodes,)
-        Ranks of a node's anchors (-1: none); a core node is its own ``anchor1``.
-    offset1_s, offset2_s, offset1_m, offset2_m : np.ndarray of float64, shape (n_nodes,)
-        Seconds and metres from each anchor *to* the node (along the forward graph).
-    up_indptr, up_indices, up_time_s, up_length_m, up_mid
-        Upward graph (CSR over ranks): arcs ``r -> up_indices[k]`` to higher ranks, their
-        seconds, metres and middle node (rank, -1 for an arc of the core graph).
-    down_indptr, down_indices, down_time_s, down_length_m, down_mid
-        Downward graph stored at the lower end: arcs ``down_indices[k] -> r`` from higher ranks.
-    graph_key : str
-        :func:`graph_key` of the graph it was built from.
-    build : dict
-        Build options and statistics (``build_s``, ``n_shortcuts``, ...).
-    """
-
-    node_rank: np.ndarray
-    anchor1: np.ndarray
-    offset1_s: np.ndarray
-    offset1_m: np.ndarray
-    anchor2: np.ndarray
-    offset2_s: np.ndarray
-    offset2_m: np.ndarray
-    up_indptr: np.ndarray
-    up_indices: np.ndarray
-    up_time_s: np.ndarray
-    up_length_m: np.ndarray
-    up_mid: np.ndarray
-    down_indptr: np.ndarray
-    down_indices: np.ndarray
-    down_time_s: np.ndarray
-    down_length_m: np.ndarray
-    down_mid: np.ndarray
-    graph_key: str
-    build: dict = field(default_factory=dict)
-
-    @property
-    def n_nodes(self) -> int:
-        """Nodes of the graph it was built for."""
-        return len(self.node_rank)
-
-    @property
-    def n_core(self) -> int:
-        """Nodes of the hierarchy (core nodes of the graph)."""
-        return len(self.up_indptr) - 1
-
-    @property
-    def n_arcs(self) -> int:
-        """Arcs of the upward and downward graphs together."""
-        return len(self.up_indices) + len(self.down_indices)
-
-    def anchors(self) -> tuple:
-        """``(node_rank, anchor1, offset1_s, offset1_m, anchor2, offset2_s, offset2_m)``."""
-        return (self.node_rank, self.anchor1, self.offset1_s, self.offset1_m,
-                self.anchor2, self.offset2_s, self.offset2_m)
-
-    def up(self) -> tuple:
-        """``(indptr, indices, time_s, length_m)`` of the upward graph."""
-        return self.up_indptr, self.up_indices, self.up_time_s, self.up_length_m
-
-    def down(self) -> tuple:
-        """``(indptr, indices, time_s, length_m)`` of the downward graph."""
-        return self.down_indptr, self.down_indices, self.down_time_s, self.down_length_m
-
-    def __repr__(self) -> str:
-        return (f"ContractionHierarchy(nodes={self.n_nodes:,}, core={self.n_core:,}, "
-                f"arcs={self.n_arcs:,}, shortcuts={self.build.get('n_shortcuts', '?')})")
-
-
-_ARRAYS = [f.name for f in fields(ContractionHierarchy) if f.name not in ("graph_key", "build")]
-
-
-def graph_key(graph: Graph) -> str:
-    """Hash of the graph's forward CSR, seconds and metres (what a hierarchy depends on)."""
-    h = hashlib.sha256()
-    for a in (graph.indptr, graph.indices, graph.time_s, graph.length_m):
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.data)
-    return h.hexdigest()[:24]
 
 
 def build_ch(
@@ -185,17 +86,18 @@ def build_ch(
     InvalidParameterError
         A limit below 1 (``max_settled``) or below 0 (``max_hops``).
     """
-    from accessibility.routing import _ch, _kernels
+    from accessibility.routing import _ch
 
     if int(max_settled) < 1:
         raise InvalidParameterError(f"max_settled must be >= 1, got {max_settled!r}")
     if int(max_hops) < 0:
         raise InvalidParameterError(f"max_hops must be >= 0 (0: no limit), got {max_hops!r}")
     t0 = time.perf_counter()
-    (core_of, a1, o1, a2, o2, c_ptr, c_idx, c_t, o1m, o2m, c_l) = _kernels._reduce_tl(
-        graph.indptr, graph.indices, graph.time_s, graph.length_m)
+    red = derived.core(graph)  # the graph's one reduced core (saved with a cached graph)
+    core_of, a1, o1, o1m, a2, o2, o2m = red.anchors()
+    c_ptr, c_idx = red.c_indptr, red.c_indices
     t1 = time.perf_counter()
-    res = _ch.contract(c_ptr.astype(np.int64), c_idx, c_t, c_l, int(max_settled), int(max_hops),
+    res = _ch.contract(c_ptr.astype(np.int64), c_idx, red.c_time_s, red.c_length_m, int(max_settled), int(max_hops),
                        float(w_ed), float(w_cn), float(w_level), bool(lazy))
     rank = res[0]
     t2 = time.perf_counter()
@@ -216,206 +118,55 @@ def build_ch(
         anchor2=to_rank(a2), offset2_s=o2, offset2_m=o2m,
         up_indptr=res[1], up_indices=res[2], up_time_s=res[3], up_length_m=res[4], up_mid=up_mid,
         down_indptr=res[6], down_indices=res[7], down_time_s=res[8], down_length_m=res[9],
-        down_mid=dn_mid, graph_key=graph_key(graph), build=build,
+        down_mid=dn_mid, graph_key=derived.graph_key(graph), build=build,
     )
     log.info("contraction hierarchy: %s in %.1f s", ch, build["build_s"])
     return ch
 
 
-def hierarchy(graph: Graph, **options) -> ContractionHierarchy:
-    """The hierarchy of a graph, built once and kept on it (``graph._cache``) with its options.
+def hierarchy(graph: Graph, *, build: bool = True, **options) -> ContractionHierarchy | None:
+    """The graph's contraction hierarchy: the one it keeps, else the one saved beside the cached
+    graph (checked), else built (:func:`build_ch`) and handed to the graph, which keeps it and
+    saves it beside its cache entry (:func:`accessibility.network.derived.keep_hierarchy`).
 
-    See :func:`build_ch` for the options.
+    Parameters
+    ----------
+    graph : Graph
+    build : bool, default True
+        False: None unless a hierarchy is kept or saved.
+    **options
+        Build options (see :func:`build_ch`). A hierarchy built with other options is built
+        anew and returned, not kept.
     """
-    key = ("ch", tuple(sorted(options.items())))
-    ch = graph._cache.get(key)
-    if ch is None:
-        ch = build_ch(graph, **options)
-        graph._cache[key] = ch
+    if options:
+        return build_ch(graph, **options) if build else None
+    ch = derived.saved_hierarchy(graph)
+    if ch is None and build:
+        ch = derived.keep_hierarchy(graph, build_ch(graph))
     return ch
 
 
 def load_or_build_ch(graph: Graph, directory: str | os.PathLike, **options) -> ContractionHierarchy:
     """The hierarchy saved in ``directory`` when it is sound and of this graph, else built and
-    saved there; kept on the graph either way (see :func:`hierarchy`).
+    saved there.
 
-    This is how a hierarchy sits beside a cached graph: ``directory`` inside (or next to) the
-    graph's cache entry; the graph key in ``meta.json`` ties it to the graph's arrays, so a
-    stale or corrupt one is rebuilt, never trusted. Options: see :func:`build_ch` (a saved
-    hierarchy built with other options is used as it is).
+    The CRCs and content of the saved arrays and the graph key in ``meta.json`` are checked
+    (:func:`~accessibility.network.hierarchy.load_ch`), so a stale, damaged or tampered hierarchy
+    is rebuilt, never trusted. Options: see :func:`build_ch` (a saved hierarchy built with other
+    options is used as it is). A graph's own cache keeps its hierarchy with :func:`hierarchy`.
     """
-    key = ("ch", tuple(sorted(options.items())))
-    if key in graph._cache:
-        return graph._cache[key]
     d = Path(directory)
-    ch = None
     if (d / "meta.json").exists():
         try:
-            ch = load_ch(d, graph=graph)
+            return load_ch(d, graph=graph)
         except InputFileError as exc:
             log.warning("hierarchy %s is unusable (%s); rebuilding", d, exc)
-    if ch is None:
-        ch = build_ch(graph, **options)
-        try:
-            save_ch(ch, d)
-        except OSError as exc:
-            log.warning("could not save the hierarchy to %s: %s", d, exc)
-    graph._cache[key] = ch
-    return ch
-
-
-# ---------------------------------------------------------------------------------------------
-# save, load, check
-
-
-def save_ch(ch: ContractionHierarchy, directory: str | os.PathLike) -> Path:
-    """Write a hierarchy into a directory: one ``.npy`` per array and ``meta.json``.
-
-    The directory is written beside its final place and renamed into it, so a reader never sees
-    a half-written hierarchy; an existing directory of that name is replaced.
-
-    Returns
-    -------
-    Path
-        The directory.
-    """
-    from accessibility._io import staged_dir
-
-    d = Path(directory)
-    with staged_dir(d) as tmp:
-        for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(getattr(ch, name)), allow_pickle=False)
-        meta = {
-            "format": CH_FORMAT,
-            "graph_key": ch.graph_key,
-            "n_nodes": ch.n_nodes,
-            "n_core": ch.n_core,
-            "n_up": int(len(ch.up_indices)),
-            "n_down": int(len(ch.down_indices)),
-            "build": ch.build,
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    return d
-
-
-def load_ch(
-    directory: str | os.PathLike, *, graph: Graph | None = None, mmap: bool = True
-) -> ContractionHierarchy:
-    """Read a hierarchy written by :func:`save_ch`, memory-mapped by default, and check it.
-
-    Parameters
-    ----------
-    directory : str or path-like
-    graph : Graph, optional
-        When given, the hierarchy must have been built from it (same :func:`graph_key`).
-    mmap : bool, default True
-        Map the arrays read-only (``np.load(mmap_mode="r")``) instead of reading them.
-
-    Raises
-    ------
-    InputFileError
-        Missing or unreadable files, another format version, arrays that fail
-        :func:`check_ch`, or a hierarchy of another graph.
-    """
-    d = Path(directory)
+    ch = build_ch(graph, **options)
     try:
-        meta = json.loads((d / "meta.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"cannot read hierarchy {str(d)!r}: {exc}") from exc
-    if meta.get("format") != CH_FORMAT:
-        raise InputFileError(
-            f"hierarchy {str(d)!r} has format {meta.get('format')!r}, this version reads "
-            f"{CH_FORMAT}: build it again")
-    arrays = {}
-    try:
-        for name in _ARRAYS:
-            arrays[name] = np.load(d / f"{name}.npy", mmap_mode="r" if mmap else None,
-                                   allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"cannot read hierarchy {str(d)!r}: {exc}") from exc
-    ch = ContractionHierarchy(**arrays, graph_key=meta.get("graph_key", ""),
-                              build=meta.get("build", {}))
-    counts = (ch.n_nodes, ch.n_core, len(ch.up_indices), len(ch.down_indices))
-    if counts != (meta.get("n_nodes"), meta.get("n_core"), meta.get("n_up"), meta.get("n_down")):
-        raise InputFileError(f"hierarchy {str(d)!r}: array sizes {counts} differ from meta.json")
-    problem = check_ch(ch)
-    if problem:
-        raise InputFileError(f"hierarchy {str(d)!r} is inconsistent ({problem}): build it again")
-    if graph is not None and ch.graph_key != graph_key(graph):
-        raise InputFileError(
-            f"hierarchy {str(d)!r} was built from another graph (key {ch.graph_key}, this graph "
-            f"{graph_key(graph)}): build it again")
+        save_ch(ch, d)
+    except OSError as exc:
+        log.warning("could not save the hierarchy to %s: %s", d, exc)
     return ch
-
-
-def _csr_problem(name: str, ptr, idx, nk: int, upward: bool) -> str | None:
-    if len(ptr) != nk + 1 or ptr[0] != 0 or ptr[-1] != len(idx):
-        return f"{name}_indptr does not span {name}_indices"
-    if np.any(np.diff(ptr) < 0):
-        return f"{name}_indptr decreases"
-    if len(idx):
-        if idx.min() < 0 or idx.max() >= nk:
-            return f"{name}_indices out of [0, {nk})"
-        lo = np.repeat(np.arange(nk, dtype=np.int64), np.diff(ptr))
-        if np.any(idx <= lo):
-            return f"{name} arcs do not go to higher ranks"
-    return None
-
-
-def check_ch(ch: ContractionHierarchy, graph: Graph | None = None) -> str | None:
-    """Cheap vectorised checks of a hierarchy's arrays; the first problem found, or None.
-
-    Checks: array lengths, ranks a permutation of the core, anchors in range and a core node its
-    own anchor, CSR pointers monotone and spanning, arcs going to higher ranks, middle nodes below
-    both ends, times and lengths finite and >= 0; with ``graph``, the graph key.
-    """
-    n = ch.n_nodes
-    nk = ch.n_core
-    for name in ("anchor1", "offset1_s", "offset1_m", "anchor2", "offset2_s", "offset2_m"):
-        if len(getattr(ch, name)) != n:
-            return f"{name} has {len(getattr(ch, name))} entries for {n} nodes"
-    r = np.asarray(ch.node_rank)
-    core = r >= 0
-    if int(core.sum()) != nk:
-        return f"{int(core.sum())} ranked nodes for a hierarchy of {nk}"
-    seen = np.zeros(nk, dtype=bool)
-    if nk and (r[core].max() >= nk):
-        return "node_rank out of range"
-    seen[r[core]] = True
-    if not seen.all():
-        return "node_rank is not a permutation of the core"
-    for a in (ch.anchor1, ch.anchor2):
-        a = np.asarray(a)
-        if len(a) and (a.min() < -1 or a.max() >= nk):
-            return "anchor out of range"
-    if np.any(np.asarray(ch.anchor1)[core] != r[core]):
-        return "a core node is not its own anchor"
-    for off in (ch.offset1_s, ch.offset2_s, ch.offset1_m, ch.offset2_m):
-        off = np.asarray(off)
-        if not (np.all(np.isfinite(off)) and np.all(off >= 0)):
-            return "anchor offset not finite and >= 0"
-    for name, ptr, idx, t, ln, mid in (
-        ("up", ch.up_indptr, ch.up_indices, ch.up_time_s, ch.up_length_m, ch.up_mid),
-        ("down", ch.down_indptr, ch.down_indices, ch.down_time_s, ch.down_length_m, ch.down_mid),
-    ):
-        ptr, idx, t, ln, mid = (np.asarray(a) for a in (ptr, idx, t, ln, mid))
-        p = _csr_problem(name, ptr, idx, nk, True)
-        if p:
-            return p
-        if not (len(t) == len(ln) == len(mid) == len(idx)):
-            return f"{name} arc arrays of different lengths"
-        if not (np.all(np.isfinite(t)) and np.all(t >= 0) and np.all(np.isfinite(ln)) and np.all(ln >= 0)):
-            return f"{name} times or lengths not finite and >= 0"
-        if len(mid):
-            lo = np.repeat(np.arange(nk, dtype=np.int64), np.diff(ptr))
-            if mid.min() < -1 or np.any((mid >= 0) & (mid >= lo)):
-                return f"{name}_mid not below the arc's ends"
-    if graph is not None:
-        if graph.n_nodes != n:
-            return f"built for {n} nodes, the graph has {graph.n_nodes}"
-        if ch.graph_key != graph_key(graph):
-            return "built from another graph"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,9 +242,7 @@ def _check_pair(graph: Graph, ch: ContractionHierarchy) -> None:
         raise InvalidParameterError(
             f"the hierarchy was built for a graph of {ch.n_nodes:,} nodes, this one has "
             f"{graph.n_nodes:,}: build it from this graph (build_ch)")
-    known = graph._cache.get("graph_key")
-    if known is None:
-        known = graph._cache["graph_key"] = graph_key(graph)
+    known = derived.graph_key(graph)
     if ch.graph_key and ch.graph_key != known:
         raise InvalidParameterError(
             f"the hierarchy was built from another graph (key {ch.graph_key}, this graph "

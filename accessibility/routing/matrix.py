@@ -14,10 +14,9 @@ Strategies (:data:`STRATEGIES`):
     Restricted PHAST on the hierarchy: an upward search from every origin, then one sweep over
     the nodes above the destinations, in decreasing rank.
 ``"auto"``
-    ``"dijkstra"`` when no hierarchy is given or kept on the graph (building one, 6 s on PACA,
-    costs more than one matrix of up to ~1,000 places), else ``"ch"``: on PACA it was as fast
-    as restricted PHAST or faster (up to 3.8x) from 10 to 3,000 places, and within noise of it at
-    10,000 (``benchmarks/bench_matrix.py``, see ``benchmarks/README.md``).
+    Decided by :func:`choose_strategy` alone, from the sizes and what is prepared (a hierarchy
+    passed in, or saved beside the cached graph): never from what earlier calls did in this
+    process.
 
 Every strategy returns the same seconds (fastest paths, access legs included, up to floating-point
 rounding) and, with ``metres=True``, the length of the shortest of the fastest paths.
@@ -33,8 +32,9 @@ from accessibility.network.graph import Graph
 from accessibility.routing.ch import ContractionHierarchy, _check_pair
 from accessibility.routing.snap import Snapped
 
-__all__ = ["STRATEGIES", "SERIAL_BELOW", "MatrixQuery", "travel_matrix", "node_matrix",
-           "choose_strategy", "add_same_stretch"]
+__all__ = ["STRATEGIES", "SERIAL_BELOW", "HIERARCHY_ABOVE_PAIRS", "MatrixQuery", "travel_matrix_s",
+           "node_matrix_s", "travel_matrix", "node_matrix", "choose_strategy", "resolve_strategy",
+           "add_same_stretch"]
 
 #: The strategies of :func:`travel_matrix`.
 STRATEGIES = ("auto", "dijkstra", "ch", "phast")
@@ -49,14 +49,38 @@ def _threads() -> int:
     return get_num_threads()
 
 
+#: Above this many pairs (origins x destinations), ``"auto"`` builds the contraction hierarchy
+#: when none is prepared. Measured on PACA (``benchmarks/README.md``, "Strategies by size"): one
+#: Dijkstra per origin takes 1.68 s for 300 x 300 places and 4.79 s for 1,000 x 1,000, the
+#: hierarchy 6.0-6.5 s to build (1.3 s on the embedded graph), then ``"ch"`` answers the same
+#: matrices in 0.0125 s and 0.057 s (35-175x faster from 10 to 3,000 places, 11x at 10,000).
+#: At 250,000 pairs (500 x 500) one build costs about two such Dijkstra matrices; saved beside a
+#: cached graph, it is paid once for every later call and process.
+HIERARCHY_ABOVE_PAIRS = 250_000
+
+
 def choose_strategy(
-    n_origins: int, n_destinations: int, *, has_hierarchy: bool, strategy: str = "auto"
+    n_origins: int, n_destinations: int, *, prepared: bool, strategy: str = "auto"
 ) -> str:
     """The strategy ``"auto"`` resolves to (others are returned as given, once checked).
 
-    The sizes are arguments so that the rule may depend on them; today it does not: with a
-    hierarchy, ``"ch"`` won or tied at every size measured (10 to 10,000 places on PACA; restricted
-    PHAST may win beyond, not measured).
+    The one rule of the package (:func:`accessibility.engine.places.matrix_s`, the distancier and
+    :func:`travel_matrix_s` all call it), a pure function of its arguments:
+
+    - ``"ch"`` when a hierarchy is ``prepared`` (given by the caller, or saved beside the cached
+      graph): with one, ``"ch"`` won or tied at every size measured on PACA, 10 to 10,000 places
+      (restricted PHAST was 1.07-3.8x slower up to 3,000 places and within noise at 10,000, 0.92);
+    - ``"ch"`` when ``n_origins * n_destinations > HIERARCHY_ABOVE_PAIRS`` (the hierarchy is then
+      built, see :data:`HIERARCHY_ABOVE_PAIRS` for the measured crossover);
+    - ``"dijkstra"`` otherwise (no preparation).
+
+    Parameters
+    ----------
+    n_origins, n_destinations : int
+        Matrix size.
+    prepared : bool
+        Whether a hierarchy of the graph is at hand without building it.
+    strategy : {"auto", "dijkstra", "ch", "phast"}
 
     Raises
     ------
@@ -67,18 +91,23 @@ def choose_strategy(
         raise InvalidParameterError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if strategy != "auto":
         return strategy
-    return "ch" if has_hierarchy else "dijkstra"
+    if prepared or int(n_origins) * int(n_destinations) > HIERARCHY_ABOVE_PAIRS:
+        return "ch"
+    return "dijkstra"
 
 
-def _reduction_tl(graph: Graph) -> tuple:
-    """The reduced core with lengths (see ``_kernels._reduce_tl``), kept on the graph."""
-    from accessibility.routing import _kernels
+def resolve_strategy(graph: Graph, n_origins: int, n_destinations: int, *, strategy: str = "auto",
+                     hierarchy: ContractionHierarchy | None = None) -> tuple[str, ContractionHierarchy | None]:
+    """The strategy (:func:`choose_strategy`, ``prepared`` meaning ``hierarchy`` is given or one is
+    saved beside the cached graph) and the hierarchy it needs (read or built when needed)."""
+    from accessibility.network.derived import has_saved_hierarchy
+    from accessibility.routing.ch import hierarchy as graph_hierarchy
 
-    red = graph._cache.get("reduction_tl")
-    if red is None:
-        red = _kernels._reduce_tl(graph.indptr, graph.indices, graph.time_s, graph.length_m)
-        graph._cache["reduction_tl"] = red
-    return red
+    prepared = hierarchy is not None or has_saved_hierarchy(graph)
+    s = choose_strategy(n_origins, n_destinations, prepared=prepared, strategy=strategy)
+    if s in ("ch", "phast") and hierarchy is None:
+        hierarchy = graph_hierarchy(graph)  # from the graph's cache directory when it has one
+    return s, hierarchy
 
 
 class MatrixQuery:
@@ -124,11 +153,9 @@ class MatrixQuery:
                     np.asarray(tgt_time_s, dtype=f64), np.asarray(tgt_length_m, dtype=f64))
         self.n_targets = len(self.tgt[0]) - 1
         n = graph.n_nodes
-        if strategy == "dijkstra":
-            red = _reduction_tl(graph)
-            core_of, a1, o1, a2, o2, *_ = red
-            o1m, o2m = red[8], red[9]
-            self._anchors = (core_of, a1, o1, o1m, a2, o2, o2m)
+        red = graph.reduced() if strategy == "dijkstra" else None
+        if red is not None:
+            self._anchors = red.anchors()
         else:
             ch = hierarchy
             self._anchors = ch.anchors()
@@ -155,9 +182,8 @@ class MatrixQuery:
             self._sweep = (sel, loc, r_ptr, r_src, r_t, r_l)
             self._ts_loc = (ts_ptr, loc[ts_node], ts_t, ts_l)
             self.swept_nodes = int(len(sel))
-        else:
-            ch_ptr, c_idx, c_t, c_l = red[5], red[6], red[7], red[10]
-            self._core = (ch_ptr.astype(i64), c_idx, c_t, c_l)
+        elif red is not None:
+            self._core = (red.c_indptr.astype(i64), red.c_indices, red.c_time_s, red.c_length_m)
 
     def rows(self, src_ptr, src_nodes, src_time_s, src_length_m, *, metres: bool = True
              ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -204,20 +230,7 @@ class MatrixQuery:
         return out_t, (out_l if metres else None)
 
 
-def _resolve(graph: Graph, n_o: int, n_d: int, strategy: str,
-             hierarchy: ContractionHierarchy | None) -> tuple[str, ContractionHierarchy | None]:
-    if hierarchy is None:
-        for key, value in graph._cache.items():
-            if isinstance(key, tuple) and key and key[0] == "ch":
-                hierarchy = value
-                break
-    s = choose_strategy(n_o, n_d, has_hierarchy=hierarchy is not None, strategy=strategy)
-    if s in ("ch", "phast") and hierarchy is None:
-        hierarchy = graph.hierarchy()  # from the graph's cache directory when it has one
-    return s, hierarchy
-
-
-def travel_matrix(
+def travel_matrix_s(
     graph: Graph,
     origins: Snapped,
     destinations: Snapped,
@@ -229,7 +242,8 @@ def travel_matrix(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Seconds and metres from every origin to every destination, parallel over origins.
 
-    Equal to :func:`accessibility.routing.place_matrix` in seconds, whatever the strategy.
+    The core matrix of the package (arrays in seconds and metres; the user level in minutes and
+    km, labelled, is :func:`accessibility.engine.places.travel_time_matrix`). Equal to :func:`accessibility.routing.place_matrix` in seconds, whatever the strategy.
 
     Parameters
     ----------
@@ -237,8 +251,8 @@ def travel_matrix(
     origins, destinations : Snapped
         Places snapped onto ``graph`` (:func:`~accessibility.routing.snap.snap_points`).
     strategy : {"auto", "dijkstra", "ch", "phast"}, default "auto"
-        See the module docstring. ``"ch"`` and ``"phast"`` build the hierarchy when none is given
-        nor kept on the graph (:func:`accessibility.routing.ch.hierarchy`).
+        See :func:`choose_strategy`. ``"ch"`` and ``"phast"`` use the hierarchy given, else the
+        graph's (:func:`accessibility.routing.ch.hierarchy`: kept, saved or built).
     hierarchy : ContractionHierarchy, optional
         Built from ``graph`` (:func:`~accessibility.routing.ch.build_ch` or
         :func:`~accessibility.routing.ch.load_ch`).
@@ -263,7 +277,7 @@ def travel_matrix(
     from accessibility.routing.dijkstra import _cutoff
 
     cut = _cutoff(cutoff_s)
-    s, ch = _resolve(graph, len(origins), len(destinations), strategy, hierarchy)
+    s, ch = resolve_strategy(graph, len(origins), len(destinations), strategy=strategy, hierarchy=hierarchy)
     q = MatrixQuery(graph, destinations.in_ptr, destinations.in_node, destinations.in_time_s,
                     destinations.in_length_m, strategy=s, hierarchy=ch, cutoff=cut)
     out_t, out_l = q.rows(origins.out_ptr, origins.out_node, origins.out_time_s,
@@ -287,7 +301,7 @@ def add_same_stretch(out_t: np.ndarray, out_l: np.ndarray | None, origins: Snapp
                 out_l[i, j] = mi
 
 
-def node_matrix(
+def node_matrix_s(
     graph: Graph,
     sources,
     targets,
@@ -297,7 +311,7 @@ def node_matrix(
     cutoff_s: float | None = None,
     metres: bool = True,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`travel_matrix` between graph nodes (ids ``0 <= id < graph.n_nodes``).
+    """:func:`travel_matrix_s` between graph nodes (ids ``0 <= id < graph.n_nodes``).
 
     Raises
     ------
@@ -309,8 +323,14 @@ def node_matrix(
     src = _node_ids(graph, sources, "sources")
     tgt = _node_ids(graph, targets, "targets")
     cut = _cutoff(cutoff_s)
-    s, ch = _resolve(graph, len(src), len(tgt), strategy, hierarchy)
+    s, ch = resolve_strategy(graph, len(src), len(tgt), strategy=strategy, hierarchy=hierarchy)
     q = MatrixQuery(graph, np.arange(len(tgt) + 1), tgt, np.zeros(len(tgt)), np.zeros(len(tgt)),
                     strategy=s, hierarchy=ch, cutoff=cut)
     return q.rows(np.arange(len(src) + 1), src, np.zeros(len(src)), np.zeros(len(src)),
                   metres=metres)
+
+
+#: Former names of :func:`travel_matrix_s` and :func:`node_matrix_s`, kept for the benchmarks and
+#: older callers; new code uses the ``_s`` names (seconds and metres arrays).
+travel_matrix = travel_matrix_s
+node_matrix = node_matrix_s

@@ -26,7 +26,7 @@ import pandas as pd
 
 from accessibility.analyses.siting.model import Scenario, SitingModel
 from accessibility.analyses.zones import zone_grise
-from accessibility.engine.places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, Places
+from accessibility.engine.places import NO_CENTRE, OUTSIDE, TOO_FAR, UNREACHABLE, PlaceOptions, Places
 from accessibility.errors import InvalidParameterError, NoCommuneError, SnapError
 from accessibility.outputs.maps import TIME_COLORS, UNPLACED_COLOR, fr_number, time_classes
 from accessibility.settings import SNAP_MAX_DISTANCE_M, TIER_LABELS
@@ -286,7 +286,7 @@ class Planner:
             try:
                 parts.append(m.place_points(lon, lat, labels, ids=ids, max_distance_m=self.max_distance_m))
             except SnapError:
-                p = Places.from_arrays(m.graph, ids, lon, lat, names=labels, kind="site", max_distance_m=self.max_distance_m)
+                p = Places.from_arrays(m.graph, ids, lon, lat, names=labels, options=PlaceOptions(kind="site", max_distance_m=self.max_distance_m))
                 i = int(np.flatnonzero(~p.placed)[0])
                 far = (f" : à {fr_number(p.distance_m[i])} m de la route la plus proche, {fr_number(self.max_distance_m)} m "
                        "au plus" if np.isfinite(p.distance_m[i]) else "")

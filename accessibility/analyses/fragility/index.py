@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from accessibility.analyses.fragility.tables import SUB_INDEX_LABELS, SUB_INDICES, VARIABLES, Variable
-from accessibility.engine.places import OUTSIDE, UNREACHABLE, Places
+from accessibility.engine.places import OUTSIDE, UNREACHABLE, PlaceOptions, Places
 from accessibility.errors import InvalidParameterError, NoServiceError
 from accessibility.network.graph import Graph
 from accessibility.outputs.manifest import Run
@@ -215,9 +215,9 @@ def place_sites(graph: Graph, sites: pd.DataFrame, *, max_distance_m: float = SN
     Sites outside the extract or too far from a road are kept, not placed, with their reason.
     """
     return Places.from_frame(
-        graph, sites.reset_index(drop=True), id="id", name="name", lon="lon", lat="lat",
-        attrs=("origin", "network", "skills", "procedures", "france_services"), kind="site",
-        max_distance_m=max_distance_m,
+        graph, sites.reset_index(drop=True),
+        attrs=("origin", "network", "skills", "procedures", "france_services"),
+        options=PlaceOptions(kind="site", max_distance_m=max_distance_m),
     )
 
 

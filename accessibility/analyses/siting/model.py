@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from accessibility.analyses.siting.optimize import OBJECTIVES, Solution, max_coverage, p_median, set_cover
-from accessibility.engine.places import Places, matrix, nearest
+from accessibility.engine.places import PlaceOptions, Places, matrix, nearest
 from accessibility.errors import InvalidParameterError, NoServiceError
 from accessibility.network.graph import Graph
 from accessibility.routing.dijkstra import check_graph_arg
@@ -187,7 +187,7 @@ class SitingModel:
         n = len(lon)
         ids = list(ids) if ids is not None else [f"new-{i + 1}" for i in range(n)]
         labels = list(labels) if labels is not None else [f"nouveau site {i + 1}" for i in range(n)]
-        p = Places.from_arrays(self.graph, ids, lon, lat, names=labels, kind="site", max_distance_m=max_distance_m)
+        p = Places.from_arrays(self.graph, ids, lon, lat, names=labels, options=PlaceOptions(kind="site", max_distance_m=max_distance_m))
         bad = np.flatnonzero(~p.placed)
         if len(bad):
             i = int(bad[0])
