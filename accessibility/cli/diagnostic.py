@@ -5,6 +5,7 @@ with its CSV tables, GeoPackage and maps."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -26,7 +27,7 @@ from accessibility.cli._options import (
 from accessibility.cli.compute import _DEFAULT_THRESHOLDS, _parse_thresholds, _read
 from accessibility.settings import DEFAULT_DEPARTEMENTS, POLE_SHARE, TIERS
 
-_input = input_file
+_input: dict[str, Any] = dict(input_file)
 #: Territorial table options: option -> data-directory role.
 _TABLE_OPTIONS = {
     "epci_path": "territory_epci", "density_path": "territory_density", "zonages_path": "territory_zonages",
@@ -103,9 +104,10 @@ def diagnostic(method, thresholds, pole_share, departements, by, min_sector_size
     run = Run("diagnostic")
     given = dict(zip(_TABLE_OPTIONS.values(), (epci_path, density_path, zonages_path, cantons_path, filosofi_path,
                                                census_path, ages_path)))
-    files, dd = resolve_inputs(data_dir, {"osm": osm, "communes": communes_path, "bpe": bpe_path, "gammes": gammes_path,
+    files, dd_obj = resolve_inputs(data_dir, {"osm": osm, "communes": communes_path, "bpe": bpe_path, "gammes": gammes_path,
                                           "polygons": polygons_path, "code_changes": changes_path, **given},
                                command="diagnostic")
+    dd: Any = dd_obj
     opts = check_diagnostic_options(departements=departements or dd.departements or DEFAULT_DEPARTEMENTS, method=method,
                                     thresholds_min=dict(zip(TIERS, thresholds)), pole_share=pole_share,
                                     max_distance_m=snap_distance, by=by, min_sector_size=min_sector_size)
@@ -131,7 +133,7 @@ def diagnostic(method, thresholds, pole_share, departements, by, min_sector_size
     click.echo(f"{len(written)} files written to {out_dir} in {time.perf_counter() - t0:.1f} s")
 
 
-def _sources(dd, files: dict) -> list[dict]:
+def _sources(dd: Any, files: dict) -> list[dict]:
     """The data directory's sources of the roles used (role, title, vintage, licence, attribution)."""
     used = {r for r, p in files.items() if p is not None}
     out = []

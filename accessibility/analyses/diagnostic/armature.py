@@ -68,5 +68,5 @@ def armature(result: AccessResult) -> pd.DataFrame:
         c[f"pole_{t}"] = is_pole
         level = np.where(is_pole, i + 1, level)
     c.insert(4, "level", level)
-    c.insert(5, "level_label", [LEVEL_LABELS[v] for v in level])
+    c.insert(5, "level_label", [LEVEL_LABELS[int(v)] for v in level])
     return c.reset_index(drop=True)

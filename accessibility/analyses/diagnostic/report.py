@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def file_of(name: str) -> str:
     return TABLE_FILES.get(name, f"par_{name[3:]}.csv" if name.startswith("by_") else f"{name}.csv")
 
 
-def _geo(diag: Diagnostic, polygons) -> tuple[object, np.ndarray]:
+def _geo(diag: Diagnostic, polygons) -> tuple[Any, np.ndarray]:
     import geopandas as gpd
 
     c = diag.communes
@@ -99,7 +100,7 @@ def write_geopackage(diag: Diagnostic, polygons, path: str | os.PathLike) -> lis
         if c[col].dtype == object:
             c[col] = c[col].astype("string")
     gc = gpd.GeoDataFrame(c, geometry=geom.to_numpy(), crs="EPSG:4326")
-    layers: dict[str, object] = {"communes": gc[~no_poly]} if (~no_poly).any() else {}
+    layers: dict[str, Any] = {"communes": gc[~no_poly]} if (~no_poly).any() else {}
     if no_poly.any():
         layers["communes_centres"] = gc[no_poly]
     p = diag.poles
@@ -114,7 +115,7 @@ def write_geopackage(diag: Diagnostic, polygons, path: str | os.PathLike) -> lis
             layers["secteurs"] = s.merge(diag.sectors.drop(columns=["communes", "population"]), on="sector", how="left")
     for name, layer in layers.items():
         layer.to_file(path, layer=name, driver="GPKG")
-    write_layer_styles(path, _styles())
+    write_layer_styles(Path(path), _styles())
     return list(layers)
 
 
@@ -138,8 +139,9 @@ def _bassin_colors(base: MapBase, pole_of: np.ndarray) -> np.ndarray:
 
     from accessibility.analyses.diagnostic.superposition import touching_pairs
 
-    frame = pd.DataFrame({"code": base.codes, "geometry": list(base.geoms)})
-    gdf = gpd.GeoDataFrame(frame[frame["geometry"].notna()], geometry="geometry", crs=base.geoms.crs)
+    geoms: Any = base.geoms
+    frame = pd.DataFrame({"code": base.codes, "geometry": list(geoms)})
+    gdf = gpd.GeoDataFrame(frame[frame["geometry"].notna()], geometry="geometry", crs=geoms.crs)
     nbrs: dict[str, set[str]] = {p: set() for p in pole_of if isinstance(p, str)}
     for i, j in touching_pairs(gdf, base.codes):
         a, b = pole_of[i], pole_of[j]
