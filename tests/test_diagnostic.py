@@ -202,6 +202,12 @@ def test_readers_name_file_line_and_column(tmp_path):
         load_census(f)
     with pytest.raises(InputFileError, match="does not exist"):
         load_census(tmp_path / "none.csv")
+    # INSEE's zonings export ends with an empty record: dropped; an empty record inside is an error
+    f.write_text("CODGEO,DENS\n04001,6\n,\n")
+    assert load_density(f)["code"].tolist() == ["04001"]
+    f.write_text("CODGEO,DENS\n04001,6\n,\n04004,5\n")
+    with pytest.raises(DataFormatError, match="line 3, column 'code' is empty"):
+        load_density(f)
 
 
 def test_options_are_checked_before_any_work():

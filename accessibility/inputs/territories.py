@@ -54,7 +54,18 @@ def density_group(levels) -> np.ndarray:
     return np.array([DENSITY_GROUPS.get(int(v)) if v is not None and v == v else None for v in levels], dtype=object)
 
 
+def _drop_trailing_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Without the rows at the end of the file whose every cell is empty (some INSEE exports end with
+    one); blank rows elsewhere stay, so that their line numbers are reported."""
+    blank = df.isna().all(axis=1).to_numpy()
+    n = len(df)
+    while n and blank[n - 1]:
+        n -= 1
+    return df.iloc[:n].copy()
+
+
 def _communes(df: pd.DataFrame, path, what: str) -> pd.DataFrame:
+    df = _drop_trailing_blank_rows(df)
     require_keys(df, ("code",), path, what)
     df["code"] = normalize_codes(df["code"])
     require_commune_codes(df["code"].to_numpy(object), path, what)
