@@ -220,3 +220,23 @@ def test_options_are_checked_before_any_work():
         check_diagnostic_options(min_sector_size=0)
     with pytest.raises(InvalidParameterError, match="unknown method 'both'"):
         check_diagnostic_options(method="both")
+
+
+def test_region_and_france_are_computed_where_the_graph_covers_them(inputs):
+    # a commune table of 04 and 05 only: its "France" is 04 + 05, all inside the graph, so that
+    # column is computed, by a second engine run, and equals the whole area's share; its région
+    # 93 lacks 06, 13, 83 and 84, so that column is not, and says why
+    from accessibility.analyses.diagnostic.pipeline import check_diagnostic_options, run_diagnostic
+
+    i = inputs
+    communes = i["communes"][i["communes"]["departement"].isin(["04", "05"])].reset_index(drop=True)
+    d = run_diagnostic(i["graph"], communes, i["bpe"], i["gammes"], options=check_diagnostic_options(by=()),
+                       data=i["data"], polygons=None)
+    st = d.comparisons.set_index("area")
+    assert st.loc["France", "computed"] and st.loc["France", "status"] == "calculé sur 360 communes placées sur 360"
+    assert not st.loc["région", "computed"]
+    assert st.loc["région", "status"].endswith("aucune commune du ou des départements 06, 13, 83, 84")
+    tot = d.headline[d.headline["area"] == "ensemble"]
+    assert tot["share_france"].notna().all()
+    assert (tot["share_france"] == tot["share_population_zone_grise"]).all()
+    assert tot["share_region"].isna().all()

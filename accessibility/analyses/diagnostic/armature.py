@@ -55,7 +55,7 @@ def armature(result: AccessResult) -> pd.DataFrame:
     """
     c = result.communes[["code", "nom", "departement", "population"]].copy()
     et = result.equipment_times
-    has = et["nearest"].astype(object).to_numpy() == et["code"].to_numpy(object)
+    has = et["nearest"].astype("string").fillna("").to_numpy(dtype=object) == et["code"].astype(str).to_numpy(dtype=object)
     counts = et.assign(has=has).groupby(["code", "tier"])["has"].sum().unstack("tier")
     n_eq = et.groupby("tier")["equipment"].nunique()
     level = np.zeros(len(c), dtype=np.int64)

@@ -47,7 +47,7 @@ BY_CHOICES: Mapping[str, tuple[str, str, str]] = {
     "canton": ("canton", "nom_canton", "territory_zonages"),
 }
 #: A comparison area (region, France) is computed when at least this share of its communes
-#: (and of its inhabitants) is placed on the road graph.
+#: (and of its inhabitants) lies inside the road graph's extent.
 COVERAGE_MIN = 0.99
 
 
@@ -160,14 +160,25 @@ class Diagnostic:
     notes: list = field(default_factory=list)
 
 
-def _coverage(engine: EngineRun, codes: np.ndarray) -> tuple[int, int, bool]:
+def _coverage(engine: EngineRun, codes: np.ndarray) -> dict:
+    """How the graph covers communes ``codes``: inside its extent (placed, or on it but too far
+    from a road or cut off), placed, and the inhabitants of those not placed."""
+    from accessibility.engine.places import NO_CENTRE, OUTSIDE
+
     rows = engine.places.row_of(codes, missing="ignore")
-    placed = int(engine.places.placed[rows[rows >= 0]].sum())
-    pop = engine.places.population[rows[rows >= 0]]
-    ok = engine.places.placed[rows[rows >= 0]]
-    tot = float(np.nansum(pop)) if len(pop) else 0.0
-    pop_share = float(np.nansum(pop[ok])) / tot if tot > 0 else 0.0
-    return placed, len(codes), bool(len(codes)) and placed >= COVERAGE_MIN * len(codes) and pop_share >= COVERAGE_MIN
+    rows = rows[rows >= 0]
+    reason = engine.places.reason[rows]
+    placed = engine.places.placed[rows]
+    pop = np.nan_to_num(engine.places.population[rows], nan=0.0)
+    inside = ~np.isin(reason, [OUTSIDE, NO_CENTRE])
+    n = len(codes)
+    covered = bool(n) and inside.sum() >= COVERAGE_MIN * n and pop[inside].sum() >= COVERAGE_MIN * pop.sum()
+    return {"communes": n, "inside": int(inside.sum()), "placed": int(placed.sum()),
+            "population_unplaced": int(pop[~placed].sum()), "covered": covered}
+
+
+def _fr_int(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
 
 
 def comparisons(engine: EngineRun, communes: pd.DataFrame, bpe: pd.DataFrame, gammes: pd.DataFrame,
@@ -176,12 +187,15 @@ def comparisons(engine: EngineRun, communes: pd.DataFrame, bpe: pd.DataFrame, ga
 
     The region is that of the first département analysed. An area is computed (one more engine
     run over its départements, same options) when at least :data:`COVERAGE_MIN` of its communes
-    and inhabitants are placed on the graph; otherwise its status says how much is covered.
+    and of their inhabitants lie inside the graph's extent (placed, or inside but too far from a
+    road: those are left out of the share as ``access compute`` leaves them out, and the status
+    says how many and how many inhabitants); otherwise the status says how much is covered.
 
     Returns
     -------
     status : pandas.DataFrame
-        ``area, code, computed, status, communes, communes_placed``.
+        ``area, code, computed, status, communes, communes_in_extent, communes_placed,
+        population_unplaced``.
     shares : dict area -> {tier: percent}
         Only for the areas computed.
     """
@@ -194,21 +208,28 @@ def comparisons(engine: EngineRun, communes: pd.DataFrame, bpe: pd.DataFrame, ga
     rows, shares = [], {}
     for area, code, deps in areas:
         codes = communes.loc[communes["departement"].isin(deps), "code"].to_numpy(object)
-        placed, total, covered = _coverage(engine, codes)
+        cov = _coverage(engine, codes)
+        absent = sorted(set(deps) - set(communes["departement"].dropna()))
         if not deps:
             status = f"non calculé : région du département {opts.departements[0]} inconnue"
-        elif covered:
+        elif absent:
+            status = f"non calculé : la table des communes n'a aucune commune du ou des départements {', '.join(absent)}"
+        elif cov["covered"]:
             run = _run_access(engine.graph, communes, bpe, gammes, departements=deps, method=opts.method,
                               thresholds_min=opts.thresholds_min, pole_share=opts.pole_share,
                               max_distance_m=opts.max_distance_m, run=Run("diagnostic-comparison")).result.summary
             s = run.groupby("tier")[["population", "population_zone_grise"]].sum()
             shares[area] = {t: round(100.0 * s.loc[t, "population_zone_grise"] / s.loc[t, "population"], 2) for t in s.index}
-            status = f"calculé sur {placed:,} communes placées sur {total:,}".replace(",", " ")
+            status = f"calculé sur {_fr_int(cov['placed'])} communes placées sur {_fr_int(cov['communes'])}"
+            if cov["placed"] < cov["communes"]:
+                status += (f" ({_fr_int(cov['communes'] - cov['placed'])} non placées sur le réseau, "
+                           f"{_fr_int(cov['population_unplaced'])} habitants, hors calcul comme dans access compute)")
         else:
-            status = (f"non calculé : le graphe routier ne couvre que {placed:,} des {total:,} communes".replace(",", " ")
-                      + f" ({100.0 * placed / total:.0f} %)" if total else "non calculé : aucune commune")
-        rows.append({"area": area, "code": code, "computed": area in shares, "status": status, "communes": total,
-                     "communes_placed": placed})
+            status = (f"non calculé : le graphe routier ne couvre que {_fr_int(cov['inside'])} des "
+                      f"{_fr_int(cov['communes'])} communes ({100.0 * cov['inside'] / max(cov['communes'], 1):.0f} %)")
+        rows.append({"area": area, "code": code, "computed": area in shares, "status": status,
+                     "communes": cov["communes"], "communes_in_extent": cov["inside"], "communes_placed": cov["placed"],
+                     "population_unplaced": cov["population_unplaced"]})
     return pd.DataFrame(rows), shares
 
 

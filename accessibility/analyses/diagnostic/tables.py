@@ -67,7 +67,8 @@ def commune_table(arm: pd.DataFrame, flags: pd.DataFrame, bassins: pd.DataFrame,
     with np.errstate(invalid="ignore", divide="ignore"):
         gp = c["grid_population"].astype(float)
         c["share_65_pct"] = np.where(gp > 0, np.round(100.0 * c["aged_65"].astype(float) / gp, 2), np.nan)
-    return c
+    first = ["code", "nom", "departement", "population", "placed", "lon", "lat"]
+    return c[first + [k for k in c.columns if k not in first]]
 
 
 def _pop(c: pd.DataFrame) -> np.ndarray:
