@@ -84,8 +84,7 @@ def _headline_columns() -> list[tuple[str, str, int | None]]:
             ("communes", "Communes", 0), ("communes_zone_grise", "Communes en zone grise", 0),
             ("population", "Habitants", 0), ("population_zone_grise", "Habitants en zone grise", 0),
             ("share_population_zone_grise", "Part des habitants (%)", 1),
-            ("share_region", "Part, région (%)", 1), ("region_status", "Région", None),
-            ("share_france", "Part, France (%)", 1), ("france_status", "France", None)]
+            ("share_region", "Part, région (%)", 1), ("share_france", "Part, France (%)", 1)]
 
 
 def _territory_columns(key: str) -> list[tuple[str, str, int | None]]:
@@ -102,8 +101,11 @@ def _territory_columns(key: str) -> list[tuple[str, str, int | None]]:
 def _tables_html(diag: Diagnostic, tables: Mapping[str, pd.DataFrame], files: Mapping[str, str],
                  sources: Sequence[Mapping[str, str]]) -> dict[str, Markup]:
     lab = {t: TIER_LABELS[t] for t in TIERS}
-    out = {"headline": html_table(tables["headline"].assign(tier_label=tables["headline"]["tier"].map(lab)),
-                                  _headline_columns(), files["headline"])}
+    h = tables["headline"]
+    status = "".join(f"<p class=\"src\">Part {escape(area)} : {escape(st)}.</p>" for area, st in
+                     (("région", "; ".join(sorted(set(h["region_status"])))), ("France", "; ".join(sorted(set(h["france_status"]))))))
+    out = {"headline": Markup(html_table(h.assign(tier_label=h["tier"].map(lab)), _headline_columns(), files["headline"])
+                              + Markup(status))}
     p = diag.poles[diag.poles["level"] >= 2].sort_values(["level", "nom"], ascending=[False, True])
     out["poles"] = html_table(p, [("nom", "Pôle", None), ("code", "Code", None), ("departement", "Dép.", None),
                                   ("level_label", "Niveau", None)], files["poles"])
