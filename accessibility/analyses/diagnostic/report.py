@@ -165,12 +165,12 @@ def draw_maps(diag: Diagnostic, polygons, where: Callable[[str], Path], *, dpi: 
     p = diag.poles
     out = {}
     lvl = c.set_index("code")["level"].reindex(base.codes).to_numpy(float)
-    high = p[p["level"] >= 2]
+    sup, inter = p[p["level"] == 3], p[p["level"] == 2]
     out["armature"] = draw(
         base, lvl, where("carte_armature.png"), edges=[0, 1, 2, 3], labels=[LEVEL_LABELS[i] for i in range(4)],
         colors=LEVEL_COLORS, legend_title="niveau", title=f"Armature des services — départements {deps}",
-        markers=[Markers(high["lon"], high["lat"], "pôle intermédiaire ou supérieur", names=high["nom"], label_max=60,
-                         size=30)],
+        markers=[Markers(sup["lon"], sup["lat"], "pôle supérieur", marker="s", names=sup["nom"], label_max=60, size=42),
+                 Markers(inter["lon"], inter["lat"], "pôle intermédiaire", names=inter["nom"], label_max=60, size=26)],
         footer=f"{int((c['level'] == 3).sum())} pôles supérieurs, {int((c['level'] == 2).sum())} intermédiaires, "
                f"{int((c['level'] == 1).sum())} de proximité parmi les communes analysées", sources=src, dpi=dpi)
     for i, t in enumerate(TIERS):
