@@ -24,6 +24,11 @@ anywhere:
   digital mediation of PACA) and ``services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz``
   (the 4,930 conseillers numériques places of France), copied whole (gzipped when the source is
   not).
+* for ``access diagnostic``: the rows of the communes of 04 and 05 of the territorial tables
+  (``territories/``: commune -> EPCI, density grid, INSEE zonings; the cantons of 04 and 05),
+  of the socio-economic tables (``socio/``: Filosofi 2016, census 2021) and of the population
+  grids (``population/``: Filosofi 200 m, Eurostat 1 km census 2021), see
+  :data:`DIAGNOSTIC_SUBSETS`; rows kept in source order, every column kept, gzipped.
 
 Outputs are deterministic: running the script twice gives byte-identical files (gzip
 members are written with mtime=0, the GeoPackage with a fixed timestamp).
@@ -96,6 +101,51 @@ COPIES = (
     ("services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz",
      "services/cnfs-lieux-mediation-numerique-france-2023-01-17.csv.gz", False),
 )
+
+
+#: (source, destination, column holding the commune or département code, what it holds):
+#: the rows of 04 and 05 (see :func:`make_subsets`).
+DIAGNOSTIC_SUBSETS = (
+    ("territories/epci-communes-2026.csv", "territories/epci-communes-2026-04-05.csv.gz", "departement", "dep"),
+    ("territories/grille-densite-7-niveaux-2024.csv.gz", "territories/grille-densite-7-niveaux-2024-04-05.csv.gz",
+     "CODGEO", "commune"),
+    ("territories/zonages-insee-communes-cog2024.csv.gz", "territories/zonages-insee-communes-cog2024-04-05.csv.gz",
+     "DEP", "dep"),
+    ("territories/cantons-2024.csv", "territories/cantons-2024-04-05.csv.gz", "departement", "dep"),
+    ("socio/filosofi-2016-communes.csv.gz", "socio/filosofi-2016-communes-04-05.csv.gz", "CODGEO", "commune"),
+    ("socio/insee-rp2021-communes-population-chomage.csv.gz",
+     "socio/insee-rp2021-communes-population-chomage-04-05.csv.gz", "insee_dep", "dep"),
+    ("population/filosofi-200m-2019-04-05.csv.gz", "population/filosofi-200m-2019-04-05.csv.gz", "code", "commune"),
+    ("population/eurostat-census2021-grid1km-paca.csv.gz", "population/eurostat-census2021-grid1km-04-05.csv.gz",
+     "departement", "dep"),
+)
+
+
+def make_subsets(shared: Path, out: Path, departements=CORE_DEPARTEMENTS) -> None:
+    """Write the rows of ``departements`` of each :data:`DIAGNOSTIC_SUBSETS` table, gzipped
+    reproducibly (mtime=0), the header and every column unchanged, rows in source order."""
+    import csv
+    import io
+
+    for source, dest, column, kind in DIAGNOSTIC_SUBSETS:
+        src = shared / source
+        opener = gzip.open if src.suffix == ".gz" else open
+        with opener(src, "rt", encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines(keepends=True)
+        header = next(csv.reader(io.StringIO(lines[0])))
+        col = header.index(column)
+        keep = [lines[0]]
+        for line in lines[1:]:
+            value = next(csv.reader(io.StringIO(line)))[col]
+            code = value[:2] if kind == "commune" else value
+            if code in departements:
+                keep.append(line)
+        output = out / dest
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "wb") as raw:
+            with gzip.GzipFile(filename=Path(dest).name[:-3], mode="wb", fileobj=raw, compresslevel=9, mtime=0) as dst:
+                dst.write("".join(keep).encode("utf-8"))
+        LOG.info("wrote %s: %d of %d rows (%d bytes)", output, len(keep) - 1, len(lines) - 1, output.stat().st_size)
 
 
 def extract_area(polygons_path: Path) -> tuple[shapely.Geometry, gpd.GeoDataFrame]:
@@ -263,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     make_polygons(communes, area, args.out / POLYGONS_OUTPUT)
     for source, output, compress in COPIES:
         copy_file(args.shared / source, args.out / output, compress)
+    make_subsets(args.shared, args.out)
     LOG.info("done in %.1f s", time.perf_counter() - start)
     return 0
 

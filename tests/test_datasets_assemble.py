@@ -60,8 +60,10 @@ def assembled(fetched, tmp_path_factory):
 def test_round_trip_fetch_assemble_compute(assembled, cache_dir):
     dd = open_data_dir(assembled.root)
     assert dd.departements == ("05",) and dd.neighbours == ("04",)
-    # the fragility index's own sources (BPE 2019, places of digital mediation) are not assembled yet
-    assert set(dd.files) == set(STANDARD_NAMES) - {"bpe_2019", "mediation", "cnfs"}
+    # the fragility index's own sources (BPE 2019, places of digital mediation) and the diagnostic's
+    # territorial tables are not assembled yet
+    diagnostic_roles = {r for r in STANDARD_NAMES if r.startswith(("territory_", "socio_", "grid_"))}
+    assert set(dd.files) == set(STANDARD_NAMES) - {"bpe_2019", "mediation", "cnfs"} - diagnostic_roles
     changes = load_code_changes(dd.path("code_changes"))
     communes = load_communes(dd.path("communes"))
     bpe = load_bpe(dd.path("bpe"), code_changes=changes)

@@ -19,6 +19,7 @@ _COMMANDS = {
     "fragility": ("accessibility.cli.fragility", "fragility"),
     "isochrones": ("accessibility.cli.isochrones", "isochrones"),
     "matrix": ("accessibility.cli.matrix", "matrix"),
+    "diagnostic": ("accessibility.cli.diagnostic", "diagnostic"),
 }
 
 

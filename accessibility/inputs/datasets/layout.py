@@ -34,6 +34,18 @@ role                content                                                read 
 ``mediation``       places of digital mediation (latitude, longitude,      :func:`accessibility.analyses.fragility.sources.load_mediation`
                     services)
 ``cnfs``            conseillers numériques places (same form)              :func:`accessibility.analyses.fragility.sources.load_mediation`
+``territory_epci``  commune -> EPCI (code_commune, code_epci, nom_epci)     :func:`accessibility.inputs.territories.load_epci`
+``territory_density`` INSEE grille communale de densité, 7 levels (CODGEO, :func:`accessibility.inputs.territories.load_density`
+                    DENS, LIBDENS)
+``territory_zonages`` INSEE zonings per commune (CODGEO, BV2022, CANOV …)  :func:`accessibility.inputs.territories.load_zonages`
+``territory_cantons`` canton names (code, nom)                             :func:`accessibility.inputs.territories.load_cantons`
+``socio_filosofi``  Filosofi per commune (CODGEO, MED16, TP6016)           :func:`accessibility.inputs.socio.load_filosofi`
+``socio_census``    census per commune (insee_com, population, active,    :func:`accessibility.inputs.socio.load_census`
+                    unemployed 15-64)
+``grid_ages_1km``   census grid at 1 km with the population aged 65+      :func:`accessibility.inputs.socio.load_age_grid`
+                    (T, Y_GE65, commune_centre_cell)
+``grid_filosofi_200m`` Filosofi population on 200 m squares (the           :func:`accessibility.inputs.datasets.readers.load_population_grid`
+                    ``population_grid`` form)
 ==================  =====================================================  =======================================================
 
 Other roles may be listed too: every command ignores the roles it does not use.
@@ -86,6 +98,14 @@ ROLES: Mapping[str, str] = MappingProxyType(
         "bpe_2019": "BPE 2019 counts per commune and type (the digital-fragility index's vintage)",
         "mediation": "places of digital mediation (national standard: latitude, longitude, services)",
         "cnfs": "places of the conseillers numériques France Services (same form as mediation)",
+        "territory_epci": "commune -> EPCI à fiscalité propre: code_commune, code_epci, nom_epci, nature_epci",
+        "territory_density": "INSEE grille communale de densité in 7 levels: CODGEO, DENS, LIBDENS",
+        "territory_zonages": "INSEE zonings per commune: CODGEO, BV2022, LIBBV2022, CANOV, ZE2020, UU2020, AAV2020",
+        "territory_cantons": "cantons: code (as CANOV), nom, departement",
+        "socio_filosofi": "Filosofi per commune: CODGEO, MED16 (median income), TP6016 (poverty rate)",
+        "socio_census": "census per commune: insee_com, population, active and unemployed aged 15-64",
+        "grid_ages_1km": "census grid at 1 km: T (population), Y_GE65 (aged 65 and over), commune_centre_cell",
+        "grid_filosofi_200m": "Filosofi population on 200 m squares (the population_grid form: lon, lat, population, code)",
     }
 )
 
@@ -105,6 +125,14 @@ STANDARD_NAMES: Mapping[str, str] = MappingProxyType(
         "bpe_2019": "bpe/bpe-2019-communes.csv.gz",
         "mediation": "services/lieux-mediation-numerique.csv.gz",
         "cnfs": "services/cnfs-lieux-mediation-numerique.csv.gz",
+        "territory_epci": "territories/epci-communes.csv.gz",
+        "territory_density": "territories/grille-densite-7-niveaux.csv.gz",
+        "territory_zonages": "territories/zonages-insee-communes.csv.gz",
+        "territory_cantons": "territories/cantons.csv.gz",
+        "socio_filosofi": "socio/filosofi-communes.csv.gz",
+        "socio_census": "socio/census-communes.csv.gz",
+        "grid_ages_1km": "population/census-grid-1km.csv.gz",
+        "grid_filosofi_200m": "population/filosofi-200m.csv.gz",
     }
 )
 
@@ -120,6 +148,10 @@ COMMAND_ROLES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingPr
         "matrix": (("osm", "communes"), ("code_changes",)),
         "fragility": (("osm", "communes"), ("bpe_2019", "bpe", "code_changes", "france_services", "mediation", "cnfs",
                                             "polygons")),
+        "diagnostic": (("osm", "communes", "bpe", "gammes"), ("code_changes", "polygons", "territory_epci",
+                                                             "territory_density", "territory_zonages",
+                                                             "territory_cantons", "socio_filosofi", "socio_census",
+                                                             "grid_ages_1km")),
     }
 )
 
