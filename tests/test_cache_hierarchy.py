@@ -20,6 +20,7 @@ from accessibility.network.graph import load_graph
 from accessibility.network.hierarchy import _ARRAYS, load_ch, save_ch
 from accessibility.routing.ch import build_ch, hierarchy
 from accessibility.routing.matrix import node_matrix_s
+
 from .conftest import write_pbf
 
 

@@ -163,6 +163,10 @@ def matrix_arrays(graph: Graph, origins: Places, destinations: Places, *, strate
     """Minutes (and kilometres) from every origin to every destination, float32, NaN when unreachable,
     beyond ``max_minutes`` or not placed.
 
+    User level, unlabelled (rows: ``origins.ids``, columns: ``destinations.ids``); the labelled
+    frame is :func:`matrix_frame` (long) or :func:`accessibility.engine.places.travel_time_matrix`
+    (wide); seconds arrays: :func:`accessibility.engine.places.matrix_s`.
+
     Returns
     -------
     minutes : np.ndarray of float32, shape (len(origins), len(destinations))
@@ -193,7 +197,12 @@ def _long(plan: MatrixPlan, rows: np.ndarray, t: np.ndarray, m: np.ndarray):
 
 def matrix_frame(graph: Graph, origins: Places, destinations: Places, *, strategy: str = "auto",
                  max_minutes: float | None = None) -> pd.DataFrame:
-    """The long table in memory: ``origin, destination, minutes, km`` (NA when unreachable)."""
+    """The long table in memory: ``origin, destination, minutes, km`` (NA when unreachable).
+
+    User level (minutes and km, labelled by place id), one row per pair, the same rows as the
+    Parquet dataset of :func:`write_matrix`; the wide form is
+    :func:`accessibility.engine.places.travel_time_matrix`.
+    """
     plan = plan_matrix(graph, origins, destinations, strategy=strategy, max_minutes=max_minutes)
     rows = np.arange(len(origins))
     t, m = _block(graph, plan, rows)

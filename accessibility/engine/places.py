@@ -285,7 +285,7 @@ class Places:
         return cls.from_arrays(
             graph, frame[col["id"]].to_numpy(object), lonv, latv, names=names, population=pop,
             attrs={c: frame[c].to_numpy(object) for c in attrs},
-            options=replace(opt, id_column=col["id"], name_column="name"),
+            options=replace(opt, id_column=str(col["id"]), name_column="name"),
         )
 
     # ---------------------------------------------------------------- views

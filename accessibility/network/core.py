@@ -139,8 +139,9 @@ class ReducedCore:
         return None
 
 
-def build_core(indptr: np.ndarray, indices: np.ndarray, time_s: np.ndarray, length_m: np.ndarray) -> ReducedCore:
-    """The reduced core of a CSR with seconds and metres per edge (0.08 s on the PACA graph).
+def build_core(indptr: np.ndarray, indices: np.ndarray, time_s: np.ndarray, length_m: np.ndarray | None) -> ReducedCore:
+    """The reduced core of a CSR with seconds and metres per edge (0.08 s on the PACA graph);
+    ``length_m=None`` for a core of times only (its metres are then zeros, not to be read).
 
     A graph builds it once per direction and keeps it (:meth:`accessibility.network.graph.Graph.reduced`);
     call this directly only for raw CSR arrays.

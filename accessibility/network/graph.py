@@ -19,12 +19,13 @@ import time
 import zlib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from accessibility.errors import InputFileError, NoDrivableRoadError
-from accessibility.network.derived import DerivedState
 from accessibility.inputs.osm import EdgeTable, check_pbf, read_osm_edges
+from accessibility.network.derived import DerivedState
 from accessibility.settings import Profile, default_cache_dir, embedded_data_dir, load_profile
 
 __all__ = [
@@ -526,7 +527,7 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> Path:
     p = Path(path)
     arrays = {name: np.asarray(getattr(graph, name), order="C") for name in _ARRAYS}
     arrays.update({k: np.asarray(v, order="C") for k, v in _derived(graph).items()})
-    meta = {
+    meta: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "report": {f.name: getattr(graph.report, f.name) for f in fields(BuildReport)},
         "arrays": {},
@@ -547,7 +548,7 @@ def _jsonable(o):
 
 def _crc(a: np.ndarray) -> int:
     a = np.asarray(a, order="C")
-    return zlib.crc32(memoryview(a).cast("B")) if a.size else 0
+    return zlib.crc32(a.data.cast("B")) if a.size else 0
 
 
 def read_graph(path: str | os.PathLike, *, mmap: bool = False) -> Graph:
@@ -772,7 +773,7 @@ def load_graph(
     check_pbf(src)
     prof = profile if isinstance(profile, Profile) else load_profile(profile)
     key = cache_key(src, prof)
-    stamp = dict(
+    stamp: dict[str, Any] = dict(
         source=str(src.resolve()), source_sha256=sha256_file(src), profile=prof.name,
         profile_sha256=hashlib.sha256(prof.text.encode()).hexdigest(), cache_key=key,
     )

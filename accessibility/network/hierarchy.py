@@ -142,7 +142,7 @@ def graph_key(graph: Graph) -> str:
 
 def _crc(a: np.ndarray) -> int:
     a = np.ascontiguousarray(a)
-    return zlib.crc32(memoryview(a).cast("B")) if a.size else 0
+    return zlib.crc32(a.data.cast("B")) if a.size else 0
 
 
 def save_ch(ch: ContractionHierarchy, directory: str | os.PathLike) -> Path:

@@ -10,6 +10,7 @@ Queries are numba kernels, arrays in and arrays out. Vertex ``v`` is graph node 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -75,7 +76,7 @@ class SnapIndex:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SnapIndex:
         """Inverse of :meth:`arrays`."""
-        kw = {}
+        kw: dict[str, Any] = {}
         for f in fields(cls):
             a = arrays[f.name]
             kw[f.name] = a.item() if a.ndim == 0 else a

@@ -48,8 +48,14 @@ thread), and small jobs call the chunk directly, without a parallel region.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit, prange
+from numba import njit as _njit
+from numba import prange
+
+#: numba's decorator, typed loosely: its dispatchers take the kernels' own arguments.
+njit: Any = _njit
 
 _NEVER = -1
 _DONE = -2
@@ -1330,7 +1336,7 @@ def _dijkstra_rows_par(nth, indptr, indices, w, ln, core_of, a1, o1t, o1l, a2, o
                              with_len)
 
 
-_ROWS = {
+_ROWS: dict[str, tuple[Any, Any]] = {
     "ch": (_bucket_rows_chunk, _bucket_rows_par),
     "phast": (_rphast_rows_chunk, _rphast_rows_par),
     "dijkstra": (_dijkstra_rows_chunk, _dijkstra_rows_par),

@@ -23,8 +23,14 @@ saves it; the entry points take it as ``red`` (a :class:`~accessibility.network.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numba import njit, prange
+from numba import njit as _njit
+from numba import prange
+
+#: numba's decorator, typed loosely: its dispatchers take the kernels' own arguments.
+njit: Any = _njit
 
 _NEVER = -1
 _DONE = -2

@@ -23,7 +23,14 @@ import numpy as np
 from accessibility.errors import InputFileError, InvalidParameterError
 from accessibility.network import derived
 from accessibility.network.graph import Graph
-from accessibility.network.hierarchy import CH_FORMAT, ContractionHierarchy, check_ch, graph_key, load_ch, save_ch
+from accessibility.network.hierarchy import (
+    CH_FORMAT,
+    ContractionHierarchy,
+    check_ch,
+    graph_key,
+    load_ch,
+    save_ch,
+)
 
 __all__ = [
     "ContractionHierarchy",

@@ -40,7 +40,7 @@ def _node_ids(graph: Graph, ids, what: str) -> np.ndarray:
     return a
 
 
-def _csr(graph: Graph, reverse: bool):
+def _csr(graph: Graph, reverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if reverse:
         return graph.rev_indptr, graph.rev_indices, graph.rev_time_s
     return graph.indptr, graph.indices, graph.time_s
@@ -143,6 +143,10 @@ def time_matrix(
     graph: Graph, sources, targets, *, cutoff_s: float | None = None
 ) -> np.ndarray:
     """Times from every source to every target, parallel over sources on all cores.
+
+    Core level (seconds, graph node ids), one bucket-queue Dijkstra per source: the
+    ``"dijkstra"`` strategy of :func:`accessibility.routing.matrix.node_matrix_s` without metres,
+    kept as the reference the other strategies are checked against.
 
     Each search stops as soon as all targets are settled (or at the cutoff).
 

@@ -157,13 +157,12 @@ class MatrixQuery:
         if red is not None:
             self._anchors = red.anchors()
         else:
-            ch = hierarchy
-            self._anchors = ch.anchors()
+            self._anchors = self._hierarchy().anchors()
         node_rank, a1, o1, o1m, a2, o2, o2m = self._anchors
         self._tn = _ch._node_targets(n, *self.tgt, node_rank)
         self._ts = _ch._target_seeds(a1, o1, o1m, a2, o2, o2m, *self.tgt)
         if strategy == "ch":
-            ch = hierarchy
+            ch = self._hierarchy()
             ts_ptr, ts_node, ts_t, ts_l = self._ts
             threads = _threads() if self.n_targets >= SERIAL_BELOW else 1
             cap = max(1024, 512 * (-(-self.n_targets // max(1, threads))))
@@ -176,7 +175,7 @@ class MatrixQuery:
             self._buckets = _ch._bucket_csr(ch.n_core, bn, bt, bl, start, count)
             self.bucket_entries = int(len(self._buckets[1]))
         elif strategy == "phast":
-            ch = hierarchy
+            ch = self._hierarchy()
             ts_ptr, ts_node, ts_t, ts_l = self._ts
             sel, loc, r_ptr, r_src, r_t, r_l = _ch.rphast_select(*ch.down(), ts_node.astype(i64))
             self._sweep = (sel, loc, r_ptr, r_src, r_t, r_l)
@@ -184,6 +183,11 @@ class MatrixQuery:
             self.swept_nodes = int(len(sel))
         elif red is not None:
             self._core = (red.c_indptr.astype(i64), red.c_indices, red.c_time_s, red.c_length_m)
+
+    def _hierarchy(self) -> ContractionHierarchy:
+        if self.ch is None:
+            raise InvalidParameterError(f"strategy {self.strategy!r} needs a contraction hierarchy")
+        return self.ch
 
     def rows(self, src_ptr, src_nodes, src_time_s, src_length_m, *, metres: bool = True
              ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -216,11 +220,11 @@ class MatrixQuery:
         threads = _threads() if ns >= SERIAL_BELOW else 1
         src = (sp, sn, st, sl, self.cutoff)
         if self.strategy == "ch":
-            ch = self.ch
+            ch = self._hierarchy()
             args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._buckets, *self._tn, *src,
                     self.stall, out_t, out_l, metres)
         elif self.strategy == "phast":
-            ch = self.ch
+            ch = self._hierarchy()
             args = (*base, ch.node_rank, *ch.up(), *ch.down(), *self._sweep, *self._ts_loc,
                     *self._tn, *src, out_t, out_l, metres)
         else:

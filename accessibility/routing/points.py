@@ -235,7 +235,9 @@ def nearest_place_groups(
 def place_matrix(graph: Graph, origins, destinations, *, cutoff_s: float | None = None) -> np.ndarray:
     """Times from every origin to every destination, parallel over origins.
 
-    ``origins`` and ``destinations`` are :class:`~accessibility.engine.places.Places` (or
+    Core level (seconds), one bucket-queue Dijkstra per origin: the ``"dijkstra"`` strategy of
+    :func:`accessibility.routing.matrix.travel_matrix_s` without metres, kept as the reference the
+    other strategies are checked against. ``origins`` and ``destinations`` are :class:`~accessibility.engine.places.Places` (or
     :class:`Snapped`) put on ``graph``.
 
     Returns
