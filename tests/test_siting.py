@@ -31,7 +31,8 @@ def valley():
     names = ["A", "B", "C", "D", "I"]
     pops = [1000, 200, 300, 400, 50]
     communes = Places.from_arrays(g, [f"c{n}" for n in names], [toy.NODES[n][0] for n in names],
-                                  [toy.NODES[n][1] for n in names], names=names, population=pops, kind="commune")
+                                  [toy.NODES[n][1] for n in names], names=names, population=pops,
+                                  options=PlaceOptions(kind="commune"))
     sites = Places.from_arrays(g, ["siteA"], [toy.NODES["A"][0]], [toy.NODES["A"][1]], options=PlaceOptions(kind="site"))
     return g, communes, sites
 

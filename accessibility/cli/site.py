@@ -202,6 +202,8 @@ def _answer(run, ctx, threshold, adds, add_communes, removes, k, objective, cove
             if candidates != "communes":
                 table = load_point_table(candidates, what="candidate file")
                 run.add_input("candidates", candidates)
+                from accessibility.engine.places import PlaceOptions
+
                 cand = Places.from_frame(ctx["graph"], table, options=PlaceOptions(kind="candidate", max_distance_m=snap_distance))
             opt = model.cover_all(candidates=cand, exact=not greedy_only, time_limit=time_limit) if cover_all else \
                 model.optimize(k, objective=objective, candidates=cand, exact=not greedy_only, time_limit=time_limit)
