@@ -6,11 +6,9 @@ territorial tables, and the one-line errors."""
 from __future__ import annotations
 
 import json
-from html import unescape
 import re
-import shutil
 import sqlite3
-import tempfile
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +18,10 @@ from click.testing import CliRunner
 from accessibility.cli.main import cli
 from accessibility.settings import TIERS
 
+from .web_support import chromium_driver
+
 pytestmark = pytest.mark.slow
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
-CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
 MAPS = ["carte_armature.png", *[f"carte_bassins_{t}.png" for t in TIERS], "carte_superposition.png"]
 
 
@@ -88,27 +86,8 @@ def test_pdf_has_the_expected_pages(out):
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("needs selenium (pip install selenium)")
-    profile = tempfile.mkdtemp(prefix="access-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--window-size=1366,768",
-              "--host-resolver-rules=MAP * ~NOTFOUND"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    try:
+    with chromium_driver() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_html_renders_in_chromium_without_console_error(out, browser):

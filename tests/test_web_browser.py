@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,10 +21,7 @@ from click.testing import CliRunner
 from accessibility.cli.main import cli
 from accessibility.outputs.maps import fr_number
 
-from .web_support import ARTIFACTS, REPO, LiveServer, load_planner, record
-
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
-CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+from .web_support import ARTIFACTS, REPO, LiveServer, chromium_driver, load_planner, record
 
 pytestmark = pytest.mark.slow
 
@@ -47,33 +42,8 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("needs selenium (pip install selenium)")
-    profile = tempfile.mkdtemp(prefix="access-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              f"--user-data-dir={profile}", "--window-size=1366,768", "--lang=fr-FR",
-              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    downloads = Path(profile) / "downloads"
-    downloads.mkdir()
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.downloads = downloads
-    try:
+    with chromium_driver(host_rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", downloads=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,60 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: Screenshots and measured latencies land here (CI keeps the directory as the run's artefacts).
 ARTIFACTS = Path(os.environ.get("ACCESS_TEST_ARTIFACTS", REPO / "test-artifacts"))
+#: Debian's chromium and chromedriver (never a downloaded browser); None when not installed.
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+
+
+@contextmanager
+def chromium_driver(*, host_rules: str = "MAP * ~NOTFOUND", downloads: bool = False) -> Iterator:
+    """A headless Chromium driven by selenium, with a throw-away profile and the browser's console
+    log kept; skips the test when chromium, chromedriver or selenium is missing. ``host_rules``
+    says which hosts resolve (none by default: no test reaches the network); ``downloads`` gives
+    the driver a ``downloads`` directory that files are saved to without a prompt."""
+    import pytest
+
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("needs selenium (pip install selenium)")
+    profile = tempfile.mkdtemp(prefix="access-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              f"--user-data-dir={profile}", "--window-size=1366,768", "--lang=fr-FR",
+              f"--host-resolver-rules={host_rules}"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    folder = Path(profile) / "downloads"
+    if downloads:
+        folder.mkdir()
+        opts.add_experimental_option("prefs", {"download.default_directory": str(folder),
+                                               "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    if downloads:
+        driver.downloads = folder
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def load_planner(cache_dir, *, threshold: float = 30.0, tier: str | None = None):
